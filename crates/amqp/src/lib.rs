@@ -20,10 +20,12 @@
 mod macros;
 
 pub mod codec;
+pub mod connection;
 pub mod definitions;
 pub mod delivery_state;
 pub mod descriptors;
 pub mod frame;
+pub mod message;
 pub mod performatives;
 pub mod sasl;
 pub mod terminus;

@@ -1,0 +1,92 @@
+//! Lazy message parsing: index the sections of an encoded message once, decode only the
+//! ones asked for. The emulator reads annotations without touching bodies this way.
+
+use bytes::Bytes;
+
+use super::{Header, Message, Properties};
+use crate::codec::__private::unexpected;
+use crate::codec::{code, Decode, DecodeError, Descriptor, FieldReader, Reader};
+use crate::descriptors as d;
+use crate::types::Annotations;
+
+/// An encoded message with the byte range of each section located, nothing else decoded.
+#[derive(Debug, Clone)]
+pub struct RawMessage {
+    bytes: Bytes,
+    /// (descriptor code, start of the section value, end) for each section in order.
+    sections: Vec<(u64, usize, usize)>,
+}
+
+impl RawMessage {
+    /// Indexes the sections of `bytes` (validating their framing, not their contents).
+    pub fn parse(bytes: Bytes) -> Result<Self, DecodeError> {
+        let mut sections = Vec::with_capacity(4);
+        {
+            let mut r = Reader::new(&bytes);
+            while !r.is_empty() {
+                let c = r.u8()?;
+                if c != code::DESCRIBED {
+                    return Err(unexpected("message section", c));
+                }
+                let desc = r.descriptor_after_constructor(d::code_of)?;
+                let Descriptor::Code(n @ d::HEADER..=d::FOOTER) = desc else {
+                    return Err(DecodeError::UnexpectedDescriptor { expected: "message section", found: desc.to_string() });
+                };
+                let start = r.position();
+                r.skip_value()?;
+                sections.push((n, start, r.position()));
+            }
+        }
+        Ok(Self { bytes, sections })
+    }
+
+    /// The whole encoded message.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    fn section(&self, descriptor: u64) -> Option<Bytes> {
+        self.sections.iter().find(|s| s.0 == descriptor).map(|&(_, a, b)| self.bytes.slice(a..b))
+    }
+
+    /// The header section, decoded.
+    pub fn header(&self) -> Result<Option<Header>, DecodeError> {
+        self.section(d::HEADER)
+            .map(|b| Header::decode_fields(FieldReader::open(&mut Reader::new(&b), Header::NAME)?))
+            .transpose()
+    }
+
+    /// The message annotations, decoded.
+    pub fn message_annotations(&self) -> Result<Option<Annotations>, DecodeError> {
+        self.section(d::MESSAGE_ANNOTATIONS).map(|b| Annotations::from_bytes(&b)).transpose()
+    }
+
+    /// The properties section, decoded.
+    pub fn properties(&self) -> Result<Option<Properties>, DecodeError> {
+        self.section(d::PROPERTIES)
+            .map(|b| Properties::decode_fields(FieldReader::open(&mut Reader::new(&b), Properties::NAME)?))
+            .transpose()
+    }
+
+    /// The payloads of all data sections, as zero-copy slices.
+    pub fn data_sections(&self) -> Result<Vec<Bytes>, DecodeError> {
+        self.sections
+            .iter()
+            .filter(|s| s.0 == d::DATA)
+            .map(|&(_, a, b)| Bytes::from_bytes(&self.bytes.slice(a..b)))
+            .collect()
+    }
+
+    /// Byte offset where the body sections start (after header, annotations, properties).
+    pub fn body_offset(&self) -> usize {
+        self.sections
+            .iter()
+            .find(|s| s.0 >= d::DATA)
+            .map_or(self.bytes.len(), |&(_, a, _)| a - 3)
+    }
+
+    /// Fully decodes the message.
+    pub fn decode(&self) -> Result<Message, DecodeError> {
+        Message::decode(&self.bytes)
+    }
+}
