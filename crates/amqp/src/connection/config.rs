@@ -40,9 +40,11 @@ impl std::fmt::Debug for SaslClient {
         match self {
             Self::None => f.write_str("None"),
             Self::Anonymous => f.write_str("Anonymous"),
-            Self::Plain { username, .. } => {
-                f.debug_struct("Plain").field("username", username).field("password", &"<redacted>").finish()
-            }
+            Self::Plain { username, .. } => f
+                .debug_struct("Plain")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
             Self::MssbCbs => f.write_str("MssbCbs"),
             Self::External => f.write_str("External"),
         }
@@ -133,7 +135,9 @@ impl ConnectionConfig {
         Self {
             side: Side::Server,
             idle_timeout: Some(Duration::from_secs(240)),
-            sasl_server_mechanisms: ["MSSBCBS", "ANONYMOUS", "PLAIN", "EXTERNAL"].map(Symbol::from).to_vec(),
+            sasl_server_mechanisms: ["MSSBCBS", "ANONYMOUS", "PLAIN", "EXTERNAL"]
+                .map(Symbol::from)
+                .to_vec(),
             ..Self::client(container_id)
         }
     }

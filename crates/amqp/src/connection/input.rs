@@ -74,15 +74,22 @@ impl Connection {
                 }
                 self.phase = Phase::Frames;
             }
-            (Phase::AwaitHeader, ProtocolHeader::Sasl) if !self.config.sasl_server_mechanisms.is_empty() => {
+            (Phase::AwaitHeader, ProtocolHeader::Sasl)
+                if !self.config.sasl_server_mechanisms.is_empty() =>
+            {
                 self.output.put_slice(&ProtocolHeader::Sasl.bytes());
-                let mechs = SaslMechanisms { sasl_server_mechanisms: self.config.sasl_server_mechanisms.clone() };
+                let mechs = SaslMechanisms {
+                    sasl_server_mechanisms: self.config.sasl_server_mechanisms.clone(),
+                };
                 frame::write_sasl(&mut self.output, &SaslFrame::Mechanisms(mechs));
                 self.phase = Phase::AwaitInit;
             }
             (Phase::AwaitHeader, ProtocolHeader::Amqp) if self.config.allow_bare_amqp => {
                 self.output.put_slice(&ProtocolHeader::Amqp.bytes());
-                self.events.push_back(Event::SaslDone { mechanism: None, initial_response: None });
+                self.events.push_back(Event::SaslDone {
+                    mechanism: None,
+                    initial_response: None,
+                });
                 self.phase = Phase::Frames;
             }
             _ => return Err(self.bad_header(raw)),
@@ -103,7 +110,10 @@ impl Connection {
         }
         self.phase = Phase::Closed;
         self.events.push_back(Event::Closed {
-            error: Some(AmqpError::new(condition::NOT_ALLOWED, "unsupported protocol header")),
+            error: Some(AmqpError::new(
+                condition::NOT_ALLOWED,
+                "unsupported protocol header",
+            )),
             by_peer: false,
         });
         ConnectionError::BadProtocolHeader(raw)
@@ -111,20 +121,28 @@ impl Connection {
 
     fn on_frame(&mut self, channel: u16, body: FrameBody) -> Result<(), ConnectionError> {
         match (self.phase, body) {
-            (Phase::AwaitMechanisms, FrameBody::Sasl(SaslFrame::Mechanisms(m))) => self.on_mechanisms(m),
+            (Phase::AwaitMechanisms, FrameBody::Sasl(SaslFrame::Mechanisms(m))) => {
+                self.on_mechanisms(m)
+            }
             (Phase::AwaitOutcome, FrameBody::Sasl(SaslFrame::Outcome(o))) => self.on_outcome(o),
             (Phase::AwaitOutcome, FrameBody::Sasl(SaslFrame::Challenge(_))) => {
                 // None of our mechanisms uses challenges; answer with an empty response and
                 // let the server decide.
-                let resp = crate::sasl::SaslResponse { response: bytes::Bytes::new() };
+                let resp = crate::sasl::SaslResponse {
+                    response: bytes::Bytes::new(),
+                };
                 frame::write_sasl(&mut self.output, &SaslFrame::Response(resp));
                 Ok(())
             }
             (Phase::AwaitInit, FrameBody::Sasl(SaslFrame::Init(i))) => self.on_init(i),
             (Phase::Frames, FrameBody::Empty) => Ok(()),
-            (Phase::Frames, FrameBody::Amqp { performative, payload }) => {
-                self.on_performative(channel, performative, payload)
-            }
+            (
+                Phase::Frames,
+                FrameBody::Amqp {
+                    performative,
+                    payload,
+                },
+            ) => self.on_performative(channel, performative, payload),
             (_, other) => {
                 let what = match other {
                     FrameBody::Empty => "empty frame",
@@ -144,7 +162,10 @@ impl Connection {
         if !m.sasl_server_mechanisms.iter().any(|s| s.as_str() == ours) {
             self.phase = Phase::Closed;
             self.events.push_back(Event::Closed {
-                error: Some(AmqpError::new(condition::NOT_ALLOWED, format!("server does not offer {ours}"))),
+                error: Some(AmqpError::new(
+                    condition::NOT_ALLOWED,
+                    format!("server does not offer {ours}"),
+                )),
                 by_peer: false,
             });
             return Err(ConnectionError::SaslMechanismUnavailable(ours.to_owned()));
@@ -163,13 +184,19 @@ impl Connection {
         if o.code != outcome::OK {
             self.phase = Phase::Closed;
             self.events.push_back(Event::Closed {
-                error: Some(AmqpError::new(condition::UNAUTHORIZED_ACCESS, "SASL authentication failed")),
+                error: Some(AmqpError::new(
+                    condition::UNAUTHORIZED_ACCESS,
+                    "SASL authentication failed",
+                )),
                 by_peer: true,
             });
             return Err(ConnectionError::SaslFailed(o.code));
         }
         let mech = Symbol::from(self.config.sasl_client.mechanism());
-        self.events.push_back(Event::SaslDone { mechanism: Some(mech), initial_response: None });
+        self.events.push_back(Event::SaslDone {
+            mechanism: Some(mech),
+            initial_response: None,
+        });
         // Pipeline the AMQP header and open right behind the outcome.
         self.output.put_slice(&ProtocolHeader::Amqp.bytes());
         self.send_open();
@@ -178,13 +205,26 @@ impl Connection {
     }
 
     fn on_init(&mut self, init: SaslInit) -> Result<(), ConnectionError> {
-        let offered = self.config.sasl_server_mechanisms.iter().any(|m| *m == init.mechanism);
+        let offered = self
+            .config
+            .sasl_server_mechanisms
+            .iter()
+            .any(|m| *m == init.mechanism);
         let code = if offered { outcome::OK } else { outcome::AUTH };
-        frame::write_sasl(&mut self.output, &SaslFrame::Outcome(SaslOutcome { code, additional_data: None }));
+        frame::write_sasl(
+            &mut self.output,
+            &SaslFrame::Outcome(SaslOutcome {
+                code,
+                additional_data: None,
+            }),
+        );
         if !offered {
             self.phase = Phase::Closed;
             self.events.push_back(Event::Closed {
-                error: Some(AmqpError::new(condition::UNAUTHORIZED_ACCESS, "SASL mechanism not offered")),
+                error: Some(AmqpError::new(
+                    condition::UNAUTHORIZED_ACCESS,
+                    "SASL mechanism not offered",
+                )),
                 by_peer: false,
             });
             return Err(ConnectionError::SaslFailed(code));
@@ -197,9 +237,17 @@ impl Connection {
         Ok(())
     }
 
-    fn on_performative(&mut self, channel: u16, p: Performative, payload: bytes::Bytes) -> Result<(), ConnectionError> {
+    fn on_performative(
+        &mut self,
+        channel: u16,
+        p: Performative,
+        payload: bytes::Bytes,
+    ) -> Result<(), ConnectionError> {
         if !self.open_received && !matches!(p, Performative::Open(_)) {
-            return Err(violation(condition::ILLEGAL_STATE, "first frame must be open"));
+            return Err(violation(
+                condition::ILLEGAL_STATE,
+                "first frame must be open",
+            ));
         }
         match p {
             Performative::Open(o) => self.on_open(o),
@@ -210,7 +258,10 @@ impl Connection {
                     self.write(0, &crate::performatives::Close { error: None });
                 }
                 self.phase = Phase::Closed;
-                self.events.push_back(Event::Closed { error: c.error, by_peer });
+                self.events.push_back(Event::Closed {
+                    error: c.error,
+                    by_peer,
+                });
                 Ok(())
             }
             Performative::Begin(b) => self.on_begin(channel, b),
@@ -230,8 +281,10 @@ impl Connection {
         self.open_received = true;
         self.remote_max_frame_size = o.max_frame_size.max(frame::MIN_MAX_FRAME_SIZE);
         self.remote_channel_max = o.channel_max;
-        self.remote_idle_timeout =
-            o.idle_time_out.filter(|&ms| ms > 0).map(|ms| Duration::from_millis(ms as u64));
+        self.remote_idle_timeout = o
+            .idle_time_out
+            .filter(|&ms| ms > 0)
+            .map(|ms| Duration::from_millis(ms as u64));
         if !self.open_sent {
             self.send_open();
         }
@@ -240,21 +293,32 @@ impl Connection {
     }
 
     pub(super) fn local_channel(&self, remote: u16) -> Result<u16, ConnectionError> {
-        self.remote_channels
-            .get(&remote)
-            .copied()
-            .ok_or_else(|| violation(condition::NOT_FOUND, format!("no session on channel {remote}")))
+        self.remote_channels.get(&remote).copied().ok_or_else(|| {
+            violation(
+                condition::NOT_FOUND,
+                format!("no session on channel {remote}"),
+            )
+        })
     }
 
     fn on_begin(&mut self, channel: u16, b: Begin) -> Result<(), ConnectionError> {
         if self.remote_channels.contains_key(&channel) {
-            return Err(violation(condition::ILLEGAL_STATE, format!("channel {channel} already in use")));
+            return Err(violation(
+                condition::ILLEGAL_STATE,
+                format!("channel {channel} already in use"),
+            ));
         }
         let (local, remote_initiated) = match b.remote_channel {
             Some(local) => {
-                let s = self.sessions.get_mut(&local).filter(|s| s.state == SessionState::BeginSent);
+                let s = self
+                    .sessions
+                    .get_mut(&local)
+                    .filter(|s| s.state == SessionState::BeginSent);
                 let Some(s) = s else {
-                    return Err(violation(condition::ILLEGAL_STATE, "begin answers no session of ours"));
+                    return Err(violation(
+                        condition::ILLEGAL_STATE,
+                        "begin answers no session of ours",
+                    ));
                 };
                 s.state = SessionState::Mapped;
                 (local, false)
@@ -264,12 +328,16 @@ impl Connection {
                     violation(condition::RESOURCE_LIMIT_EXCEEDED, "channel-max reached")
                 })?;
                 let window = self.config.session_window;
-                self.sessions.insert(local, Session::new(window, SessionState::Mapped));
+                self.sessions
+                    .insert(local, Session::new(window, SessionState::Mapped));
                 (local, true)
             }
         };
         self.remote_channels.insert(channel, local);
-        let s = self.sessions.get_mut(&local).ok_or(ConnectionError::Unknown("session"))?;
+        let s = self
+            .sessions
+            .get_mut(&local)
+            .ok_or(ConnectionError::Unknown("session"))?;
         s.remote_channel = Some(channel);
         s.next_incoming_id = b.next_outgoing_id;
         s.remote_incoming_window = b.incoming_window;
@@ -284,42 +352,74 @@ impl Connection {
             };
             self.write(local, &reply);
         }
-        self.events.push_back(Event::SessionBegun { session: SessionId(local), remote_initiated });
+        self.events.push_back(Event::SessionBegun {
+            session: SessionId(local),
+            remote_initiated,
+        });
         Ok(())
     }
 
     fn on_end(&mut self, channel: u16, e: End) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
         self.remote_channels.remove(&channel);
-        let Some(s) = self.sessions.remove(&local) else { return Ok(()) };
+        let Some(s) = self.sessions.remove(&local) else {
+            return Ok(());
+        };
         if s.state != SessionState::EndSent {
             self.write(local, &End { error: None });
         }
-        let links: Vec<_> = s.local_handles.values().chain(s.remote_handles.values()).copied().collect();
+        let links: Vec<_> = s
+            .local_handles
+            .values()
+            .chain(s.remote_handles.values())
+            .copied()
+            .collect();
         for id in links {
             if self.links.remove(&id).is_some() {
-                self.events.push_back(Event::LinkDetached { link: id, closed: false, error: e.error.clone(), by_peer: true });
+                self.events.push_back(Event::LinkDetached {
+                    link: id,
+                    closed: false,
+                    error: e.error.clone(),
+                    by_peer: true,
+                });
             }
         }
-        self.events.push_back(Event::SessionEnded { session: SessionId(local), error: e.error });
+        self.events.push_back(Event::SessionEnded {
+            session: SessionId(local),
+            error: e.error,
+        });
         Ok(())
     }
 
     fn on_attach(&mut self, channel: u16, a: Attach) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
-        let session = self.sessions.get(&local).ok_or(ConnectionError::Unknown("session"))?;
+        let session = self
+            .sessions
+            .get(&local)
+            .ok_or(ConnectionError::Unknown("session"))?;
         if session.remote_handles.contains_key(&a.handle) {
-            return Err(violation(condition::HANDLE_IN_USE, format!("handle {} in use", a.handle)));
+            return Err(violation(
+                condition::HANDLE_IN_USE,
+                format!("handle {} in use", a.handle),
+            ));
         }
         // An answer to our attach has the same name and the opposite role.
         let ours = session.local_handles.values().copied().find(|id| {
-            self.links.get(id).is_some_and(|l| l.state == LinkState::AttachSent && l.name == a.name && l.role != a.role)
+            self.links.get(id).is_some_and(|l| {
+                l.state == LinkState::AttachSent && l.name == a.name && l.role != a.role
+            })
         });
         match ours {
             Some(id) => {
-                let s = self.sessions.get_mut(&local).ok_or(ConnectionError::Unknown("session"))?;
+                let s = self
+                    .sessions
+                    .get_mut(&local)
+                    .ok_or(ConnectionError::Unknown("session"))?;
                 s.remote_handles.insert(a.handle, id);
-                let link = self.links.get_mut(&id).ok_or(ConnectionError::Unknown("link"))?;
+                let link = self
+                    .links
+                    .get_mut(&id)
+                    .ok_or(ConnectionError::Unknown("link"))?;
                 link.remote_handle = Some(a.handle);
                 apply_remote_attach(link, &a);
                 let refused = match link.role {
@@ -331,7 +431,10 @@ impl Connection {
                 } else {
                     link.state = LinkState::Attached;
                     let grant = link.role == Role::Receiver && link.credit > 0;
-                    self.events.push_back(Event::LinkAttached { link: id, attach: Box::new(a) });
+                    self.events.push_back(Event::LinkAttached {
+                        link: id,
+                        attach: Box::new(a),
+                    });
                     if grant {
                         self.write_link_flow(id, false);
                     }
@@ -343,14 +446,26 @@ impl Connection {
                     Role::Sender => Role::Receiver,
                     Role::Receiver => Role::Sender,
                 };
-                let mut link = Link::new(SessionId(local), a.name.clone(), role, LinkState::AttachReceived);
+                let mut link = Link::new(
+                    SessionId(local),
+                    a.name.clone(),
+                    role,
+                    LinkState::AttachReceived,
+                );
                 link.remote_handle = Some(a.handle);
                 apply_remote_attach(&mut link, &a);
                 link.remote_terminus = Some((a.source.clone(), a.target.clone()));
                 self.links.insert(id, link);
-                let s = self.sessions.get_mut(&local).ok_or(ConnectionError::Unknown("session"))?;
+                let s = self
+                    .sessions
+                    .get_mut(&local)
+                    .ok_or(ConnectionError::Unknown("session"))?;
                 s.remote_handles.insert(a.handle, id);
-                self.events.push_back(Event::LinkRequested { link: id, session: SessionId(local), attach: Box::new(a) });
+                self.events.push_back(Event::LinkRequested {
+                    link: id,
+                    session: SessionId(local),
+                    attach: Box::new(a),
+                });
             }
         }
         Ok(())
@@ -358,11 +473,19 @@ impl Connection {
 
     fn on_detach(&mut self, channel: u16, d: Detach) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
-        let s = self.sessions.get_mut(&local).ok_or(ConnectionError::Unknown("session"))?;
+        let s = self
+            .sessions
+            .get_mut(&local)
+            .ok_or(ConnectionError::Unknown("session"))?;
         let Some(id) = s.remote_handles.remove(&d.handle) else {
-            return Err(violation(condition::UNATTACHED_HANDLE, format!("detach of unattached handle {}", d.handle)));
+            return Err(violation(
+                condition::UNATTACHED_HANDLE,
+                format!("detach of unattached handle {}", d.handle),
+            ));
         };
-        let Some(link) = self.links.remove(&id) else { return Ok(()) };
+        let Some(link) = self.links.remove(&id) else {
+            return Ok(());
+        };
         if let Some(h) = link.handle {
             s.local_handles.remove(&h);
         }
@@ -372,19 +495,36 @@ impl Connection {
         if by_peer {
             // Answer with our own detach (we may not have a handle if we never answered).
             if let Some(h) = link.handle {
-                self.write(local, &Detach { handle: h, closed: d.closed, error: None });
+                self.write(
+                    local,
+                    &Detach {
+                        handle: h,
+                        closed: d.closed,
+                        error: None,
+                    },
+                );
             }
         }
-        self.events.push_back(Event::LinkDetached { link: id, closed: d.closed, error: d.error, by_peer });
+        self.events.push_back(Event::LinkDetached {
+            link: id,
+            closed: d.closed,
+            error: d.error,
+            by_peer,
+        });
         Ok(())
     }
 
     fn on_flow(&mut self, channel: u16, f: Flow) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
-        let s = self.sessions.get_mut(&local).ok_or(ConnectionError::Unknown("session"))?;
+        let s = self
+            .sessions
+            .get_mut(&local)
+            .ok_or(ConnectionError::Unknown("session"))?;
         // remote-incoming-window = next-incoming-id(flow) + incoming-window(flow) - next-outgoing-id(ours)
         let nid = f.next_incoming_id.unwrap_or(0);
-        s.remote_incoming_window = nid.wrapping_add(f.incoming_window).wrapping_sub(s.next_outgoing_id);
+        s.remote_incoming_window = nid
+            .wrapping_add(f.incoming_window)
+            .wrapping_sub(s.next_outgoing_id);
         let Some(handle) = f.handle else {
             if f.echo {
                 self.write_session_flow(local);
@@ -393,19 +533,34 @@ impl Connection {
             return Ok(());
         };
         let Some(&id) = s.remote_handles.get(&handle) else {
-            return Err(violation(condition::UNATTACHED_HANDLE, format!("flow on unattached handle {handle}")));
+            return Err(violation(
+                condition::UNATTACHED_HANDLE,
+                format!("flow on unattached handle {handle}"),
+            ));
         };
-        let link = self.links.get_mut(&id).ok_or(ConnectionError::Unknown("link"))?;
+        let link = self
+            .links
+            .get_mut(&id)
+            .ok_or(ConnectionError::Unknown("link"))?;
         match link.role {
             Role::Sender => {
                 // link-credit(snd) = delivery-count(rcv) + link-credit(rcv) - delivery-count(snd)
                 let rcv_count = f.delivery_count.unwrap_or(0);
-                let credit = rcv_count.wrapping_add(f.link_credit.unwrap_or(0)).wrapping_sub(link.delivery_count);
+                let credit = rcv_count
+                    .wrapping_add(f.link_credit.unwrap_or(0))
+                    .wrapping_sub(link.delivery_count);
                 link.credit = if credit > i32::MAX as u32 { 0 } else { credit };
                 link.drain = f.drain;
-                self.events.push_back(Event::Credit { link: id, credit: link.credit, drain: f.drain });
+                self.events.push_back(Event::Credit {
+                    link: id,
+                    credit: link.credit,
+                    drain: f.drain,
+                });
                 self.flush_session(local);
-                let link = self.links.get_mut(&id).ok_or(ConnectionError::Unknown("link"))?;
+                let link = self
+                    .links
+                    .get_mut(&id)
+                    .ok_or(ConnectionError::Unknown("link"))?;
                 if link.drain && link.queue.is_empty() && link.credit > 0 {
                     // Drain: use up the credit by advancing the delivery count (part 2 §2.6.7).
                     link.delivery_count = link.delivery_count.wrapping_add(link.credit);

@@ -6,8 +6,8 @@ use bytes::{Bytes, BytesMut};
 
 use super::event::SessionId;
 use crate::definitions::{ReceiverSettleMode, Role, SenderSettleMode};
-use crate::types::Fields;
 use crate::terminus::{Source, Target};
+use crate::types::Fields;
 
 /// Lifecycle of a link endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -159,7 +159,11 @@ impl Connection {
             return None;
         }
         let heartbeat = self.remote_idle_timeout.map(|t| self.last_sent + t / 2);
-        let expiry = self.config.idle_timeout.filter(|_| self.open_received).map(|t| self.last_received + t);
+        let expiry = self
+            .config
+            .idle_timeout
+            .filter(|_| self.open_received)
+            .map(|t| self.last_received + t);
         match (heartbeat, expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -175,7 +179,10 @@ impl Connection {
         }
         if let Some(t) = self.config.idle_timeout.filter(|_| self.open_received) {
             if now >= self.last_received + t {
-                let err = AmqpError::new(condition::RESOURCE_LIMIT_EXCEEDED, "local-idle-timeout expired");
+                let err = AmqpError::new(
+                    condition::RESOURCE_LIMIT_EXCEEDED,
+                    "local-idle-timeout expired",
+                );
                 self.fail(err);
                 return Err(ConnectionError::IdleTimeout);
             }
@@ -195,7 +202,8 @@ impl Connection {
         self.ensure_usable()?;
         let channel = self.free_channel()?;
         let window = self.config.session_window;
-        self.sessions.insert(channel, Session::new(window, SessionState::BeginSent));
+        self.sessions
+            .insert(channel, Session::new(window, SessionState::BeginSent));
         let begin = Begin {
             remote_channel: None,
             next_outgoing_id: 0,
@@ -208,8 +216,15 @@ impl Connection {
     }
 
     /// Ends a session (its links are detached implicitly).
-    pub fn end(&mut self, session: SessionId, error: Option<AmqpError>) -> Result<(), ConnectionError> {
-        let s = self.sessions.get_mut(&session.0).ok_or(ConnectionError::Unknown("session"))?;
+    pub fn end(
+        &mut self,
+        session: SessionId,
+        error: Option<AmqpError>,
+    ) -> Result<(), ConnectionError> {
+        let s = self
+            .sessions
+            .get_mut(&session.0)
+            .ok_or(ConnectionError::Unknown("session"))?;
         if s.state == SessionState::EndSent {
             return Ok(());
         }
@@ -219,11 +234,22 @@ impl Connection {
     }
 
     /// Attaches a new link on `session`.
-    pub fn attach(&mut self, session: SessionId, config: LinkConfig) -> Result<LinkId, ConnectionError> {
+    pub fn attach(
+        &mut self,
+        session: SessionId,
+        config: LinkConfig,
+    ) -> Result<LinkId, ConnectionError> {
         self.ensure_usable()?;
         let id = self.new_link_id();
-        let mut link = Link::new(session, config.name.clone(), config.role, LinkState::AttachSent);
-        link.max_message_size = config.max_message_size.unwrap_or(self.config.max_message_size);
+        let mut link = Link::new(
+            session,
+            config.name.clone(),
+            config.role,
+            LinkState::AttachSent,
+        );
+        link.max_message_size = config
+            .max_message_size
+            .unwrap_or(self.config.max_message_size);
         let handle = self.take_handle(session, id)?;
         link.handle = Some(handle);
         link.snd_settle_mode = config.snd_settle_mode;
@@ -236,15 +262,27 @@ impl Connection {
 
     /// Accepts a link the peer attached ([`Event::LinkRequested`]). `config.role` is
     /// ignored: our role is the opposite of the peer's.
-    pub fn accept_link(&mut self, link_id: LinkId, config: LinkConfig) -> Result<(), ConnectionError> {
-        let link = self.links.get(&link_id).ok_or(ConnectionError::Unknown("link"))?;
+    pub fn accept_link(
+        &mut self,
+        link_id: LinkId,
+        config: LinkConfig,
+    ) -> Result<(), ConnectionError> {
+        let link = self
+            .links
+            .get(&link_id)
+            .ok_or(ConnectionError::Unknown("link"))?;
         if link.state != LinkState::AttachReceived {
-            return Err(ConnectionError::InvalidState("link is not awaiting an answer"));
+            return Err(ConnectionError::InvalidState(
+                "link is not awaiting an answer",
+            ));
         }
         let session = link.session;
         let handle = self.take_handle(session, link_id)?;
         let mut config = config;
-        let link = self.links.get_mut(&link_id).ok_or(ConnectionError::Unknown("link"))?;
+        let link = self
+            .links
+            .get_mut(&link_id)
+            .ok_or(ConnectionError::Unknown("link"))?;
         config.role = link.role;
         config.name = link.name.clone();
         // Echo the peer's terminus unless the application supplied its own (PROTOCOL.md §9.5).
@@ -254,10 +292,15 @@ impl Connection {
         }
         link.handle = Some(handle);
         link.state = LinkState::Attached;
-        link.max_message_size = config.max_message_size.unwrap_or(self.config.max_message_size);
+        link.max_message_size = config
+            .max_message_size
+            .unwrap_or(self.config.max_message_size);
         link.snd_settle_mode = config.snd_settle_mode;
         link.rcv_settle_mode = config.rcv_settle_mode;
-        let link = self.links.get(&link_id).ok_or(ConnectionError::Unknown("link"))?;
+        let link = self
+            .links
+            .get(&link_id)
+            .ok_or(ConnectionError::Unknown("link"))?;
         let attach = self.attach_frame(link, handle, config);
         self.write(session.0, &attach);
         self.flush_link(link_id);
@@ -266,14 +309,26 @@ impl Connection {
 
     /// Refuses a link the peer attached: answers with a null terminus, then detaches with
     /// `error` (part 2 §2.6.3).
-    pub fn refuse_link(&mut self, link_id: LinkId, error: AmqpError) -> Result<(), ConnectionError> {
-        let link = self.links.get(&link_id).ok_or(ConnectionError::Unknown("link"))?;
+    pub fn refuse_link(
+        &mut self,
+        link_id: LinkId,
+        error: AmqpError,
+    ) -> Result<(), ConnectionError> {
+        let link = self
+            .links
+            .get(&link_id)
+            .ok_or(ConnectionError::Unknown("link"))?;
         if link.state != LinkState::AttachReceived {
-            return Err(ConnectionError::InvalidState("link is not awaiting an answer"));
+            return Err(ConnectionError::InvalidState(
+                "link is not awaiting an answer",
+            ));
         }
         let session = link.session;
         let handle = self.take_handle(session, link_id)?;
-        let link = self.links.get_mut(&link_id).ok_or(ConnectionError::Unknown("link"))?;
+        let link = self
+            .links
+            .get_mut(&link_id)
+            .ok_or(ConnectionError::Unknown("link"))?;
         link.handle = Some(handle);
         link.state = LinkState::DetachSent;
         let attach = Attach {
@@ -284,13 +339,28 @@ impl Connection {
             ..Attach::default()
         };
         self.write(session.0, &attach);
-        self.write(session.0, &Detach { handle, closed: true, error: Some(error) });
+        self.write(
+            session.0,
+            &Detach {
+                handle,
+                closed: true,
+                error: Some(error),
+            },
+        );
         Ok(())
     }
 
     /// Detaches (or, with `closed`, closes) a link.
-    pub fn detach(&mut self, link_id: LinkId, closed: bool, error: Option<AmqpError>) -> Result<(), ConnectionError> {
-        let link = self.links.get_mut(&link_id).ok_or(ConnectionError::Unknown("link"))?;
+    pub fn detach(
+        &mut self,
+        link_id: LinkId,
+        closed: bool,
+        error: Option<AmqpError>,
+    ) -> Result<(), ConnectionError> {
+        let link = self
+            .links
+            .get_mut(&link_id)
+            .ok_or(ConnectionError::Unknown("link"))?;
         let Some(handle) = link.handle else {
             return Err(ConnectionError::InvalidState("link has no local handle"));
         };
@@ -299,15 +369,32 @@ impl Connection {
         }
         link.state = LinkState::DetachSent;
         let channel = link.session.0;
-        self.write(channel, &Detach { handle, closed, error });
+        self.write(
+            channel,
+            &Detach {
+                handle,
+                closed,
+                error,
+            },
+        );
         Ok(())
     }
 
     /// Sets a receiver link's credit (and drain flag) and tells the sender.
-    pub fn flow(&mut self, link_id: LinkId, credit: u32, drain: bool) -> Result<(), ConnectionError> {
-        let link = self.links.get_mut(&link_id).ok_or(ConnectionError::Unknown("link"))?;
+    pub fn flow(
+        &mut self,
+        link_id: LinkId,
+        credit: u32,
+        drain: bool,
+    ) -> Result<(), ConnectionError> {
+        let link = self
+            .links
+            .get_mut(&link_id)
+            .ok_or(ConnectionError::Unknown("link"))?;
         if link.role != Role::Receiver {
-            return Err(ConnectionError::InvalidState("flow credit is granted by receivers"));
+            return Err(ConnectionError::InvalidState(
+                "flow credit is granted by receivers",
+            ));
         }
         link.credit = credit;
         link.drain = drain;
@@ -365,12 +452,19 @@ impl Connection {
 
     fn free_channel(&self) -> Result<u16, ConnectionError> {
         let max = self.config.channel_max.min(self.remote_channel_max);
-        (0..=max).find(|c| !self.sessions.contains_key(c)).ok_or(ConnectionError::Exhausted("channels"))
+        (0..=max)
+            .find(|c| !self.sessions.contains_key(c))
+            .ok_or(ConnectionError::Exhausted("channels"))
     }
 
     fn take_handle(&mut self, session: SessionId, link: LinkId) -> Result<u32, ConnectionError> {
-        let s = self.sessions.get_mut(&session.0).ok_or(ConnectionError::Unknown("session"))?;
-        let h = s.free_handle().ok_or(ConnectionError::Exhausted("link handles"))?;
+        let s = self
+            .sessions
+            .get_mut(&session.0)
+            .ok_or(ConnectionError::Unknown("session"))?;
+        let h = s
+            .free_handle()
+            .ok_or(ConnectionError::Exhausted("link handles"))?;
         s.local_handles.insert(h, link);
         Ok(h)
     }
@@ -399,7 +493,10 @@ impl Connection {
             hostname: self.config.hostname.clone(),
             max_frame_size: self.config.max_frame_size,
             channel_max: self.config.channel_max,
-            idle_time_out: self.config.idle_timeout.map(|d| d.as_millis().min(u32::MAX as u128) as u32),
+            idle_time_out: self
+                .config
+                .idle_timeout
+                .map(|d| d.as_millis().min(u32::MAX as u128) as u32),
             properties: self.config.properties.clone(),
             ..Open::default()
         };
@@ -415,8 +512,12 @@ impl Connection {
 
     /// Writes a link-level flow frame carrying our view of the session and link state.
     fn write_link_flow(&mut self, link_id: LinkId, echo: bool) {
-        let Some(link) = self.links.get(&link_id) else { return };
-        let Some(session) = self.sessions.get(&link.session.0) else { return };
+        let Some(link) = self.links.get(&link_id) else {
+            return;
+        };
+        let Some(session) = self.sessions.get(&link.session.0) else {
+            return;
+        };
         let flow = Flow {
             next_incoming_id: Some(session.next_incoming_id),
             incoming_window: session.incoming_window,
@@ -436,7 +537,9 @@ impl Connection {
 
     /// Writes a session-level flow (no handle), e.g. to reopen our incoming window.
     fn write_session_flow(&mut self, channel: u16) {
-        let Some(session) = self.sessions.get(&channel) else { return };
+        let Some(session) = self.sessions.get(&channel) else {
+            return;
+        };
         let flow = Flow {
             next_incoming_id: Some(session.next_incoming_id),
             incoming_window: session.incoming_window,
@@ -456,10 +559,18 @@ impl Connection {
             }
             if !self.close_sent {
                 self.close_sent = true;
-                self.write(0, &Close { error: Some(error.clone()) });
+                self.write(
+                    0,
+                    &Close {
+                        error: Some(error.clone()),
+                    },
+                );
             }
         }
         self.phase = Phase::Closed;
-        self.events.push_back(Event::Closed { error: Some(error), by_peer: false });
+        self.events.push_back(Event::Closed {
+            error: Some(error),
+            by_peer: false,
+        });
     }
 }

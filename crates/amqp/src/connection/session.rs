@@ -71,6 +71,7 @@ impl Session {
 
     /// The smallest unused local handle.
     pub(crate) fn free_handle(&self) -> Option<u32> {
-        (0..=self.remote_handle_max.min(self.handle_max)).find(|h| !self.local_handles.contains_key(h))
+        (0..=self.remote_handle_max.min(self.handle_max))
+            .find(|h| !self.local_handles.contains_key(h))
     }
 }

@@ -34,7 +34,10 @@ impl Pair {
     }
 
     fn default_pair() -> Self {
-        Self::new(ConnectionConfig::client("client"), ConnectionConfig::server("server"))
+        Self::new(
+            ConnectionConfig::client("client"),
+            ConnectionConfig::server("server"),
+        )
     }
 
     /// Moves bytes both ways until neither side has anything to say.
@@ -72,14 +75,23 @@ impl Pair {
         let c = self.client.attach(s, config).unwrap();
         self.pump();
         let server_link = self.take_request();
-        self.server.accept_link(server_link, LinkConfig::default()).unwrap();
+        self.server
+            .accept_link(server_link, LinkConfig::default())
+            .unwrap();
         self.pump();
-        assert!(self.client_events.iter().any(|e| matches!(e, Event::LinkAttached { link, .. } if *link == c)));
+        assert!(self
+            .client_events
+            .iter()
+            .any(|e| matches!(e, Event::LinkAttached { link, .. } if *link == c)));
         (c, server_link)
     }
 
     fn take_request(&mut self) -> LinkId {
-        let i = self.server_events.iter().position(|e| matches!(e, Event::LinkRequested { .. })).unwrap();
+        let i = self
+            .server_events
+            .iter()
+            .position(|e| matches!(e, Event::LinkRequested { .. }))
+            .unwrap();
         match self.server_events.remove(i) {
             Event::LinkRequested { link, .. } => link,
             _ => unreachable!(),
@@ -102,26 +114,42 @@ impl Pair {
 /// SASL PLAIN completes, both opens are exchanged, and the server sees the credentials.
 #[test]
 fn handshake_with_sasl_plain() {
-    let client = ConnectionConfig::client("c").sasl(SaslClient::Plain { username: "u".into(), password: "p".into() });
+    let client = ConnectionConfig::client("c").sasl(SaslClient::Plain {
+        username: "u".into(),
+        password: "p".into(),
+    });
     let p = Pair::new(client, ConnectionConfig::server("s"));
     assert!(p.client.is_open() && p.server.is_open());
     assert!(p.server_events.iter().any(|e| matches!(e,
         Event::SaslDone { mechanism: Some(m), initial_response: Some(r) } if m.as_str() == "PLAIN" && &r[..] == b"\0u\0p")));
-    assert!(p.client_events.iter().any(|e| matches!(e, Event::Opened(o) if o.container_id == "s")));
+    assert!(p
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::Opened(o) if o.container_id == "s")));
 }
 
 /// A client that skips SASL (bare AMQP header) is accepted by a server that allows it.
 #[test]
 fn handshake_without_sasl() {
-    let p = Pair::new(ConnectionConfig::client("c").sasl(SaslClient::None), ConnectionConfig::server("s"));
+    let p = Pair::new(
+        ConnectionConfig::client("c").sasl(SaslClient::None),
+        ConnectionConfig::server("s"),
+    );
     assert!(p.client.is_open() && p.server.is_open());
 }
 
 /// Each mechanism is offered by the default server and completes.
 #[test]
 fn every_client_mechanism_is_accepted() {
-    for m in [SaslClient::Anonymous, SaslClient::MssbCbs, SaslClient::External] {
-        let p = Pair::new(ConnectionConfig::client("c").sasl(m.clone()), ConnectionConfig::server("s"));
+    for m in [
+        SaslClient::Anonymous,
+        SaslClient::MssbCbs,
+        SaslClient::External,
+    ] {
+        let p = Pair::new(
+            ConnectionConfig::client("c").sasl(m.clone()),
+            ConnectionConfig::server("s"),
+        );
         assert!(p.client.is_open(), "{m:?}");
     }
 }
@@ -130,7 +158,10 @@ fn every_client_mechanism_is_accepted() {
 #[test]
 fn missing_mechanism_fails() {
     let server = ConnectionConfig::server("s").sasl_mechanisms(vec!["ANONYMOUS".into()]);
-    let p = Pair::new(ConnectionConfig::client("c").sasl(SaslClient::MssbCbs), server);
+    let p = Pair::new(
+        ConnectionConfig::client("c").sasl(SaslClient::MssbCbs),
+        server,
+    );
     assert!(p.client.is_closed());
     assert!(!p.server.is_open());
 }
@@ -144,7 +175,9 @@ fn credit_exhaustion_and_refill() {
     p.server.flow(s, 10, false).unwrap();
     p.pump();
     for i in 0..15u32 {
-        p.client.send(c, Bytes::from(i.to_be_bytes().to_vec()), 0, true, i as u64).unwrap();
+        p.client
+            .send(c, Bytes::from(i.to_be_bytes().to_vec()), 0, true, i as u64)
+            .unwrap();
     }
     p.pump();
     let got = p.server_deliveries();
@@ -155,7 +188,11 @@ fn credit_exhaustion_and_refill() {
     p.pump();
     let rest = p.server_deliveries();
     assert_eq!(rest.len(), 5);
-    let all: Vec<u32> = got.iter().chain(&rest).map(|d| u32::from_be_bytes(d.payload[..4].try_into().unwrap())).collect();
+    let all: Vec<u32> = got
+        .iter()
+        .chain(&rest)
+        .map(|d| u32::from_be_bytes(d.payload[..4].try_into().unwrap()))
+        .collect();
     assert_eq!(all, (0..15).collect::<Vec<_>>());
     assert!(got.iter().all(|d| d.settled));
 }
@@ -169,7 +206,10 @@ fn multi_frame_reassembly() {
     let (c, s) = p.link(LinkConfig::sender("snd", "q"));
     p.server.flow(s, 10, false).unwrap();
     p.pump();
-    let payload: Bytes = (0..100_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>().into();
+    let payload: Bytes = (0..100_000u32)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<_>>()
+        .into();
     p.client.send(c, payload.clone(), 0, false, 7).unwrap();
     p.pump();
     let got = p.server_deliveries();
@@ -186,19 +226,34 @@ fn unsettled_outcomes_by_range() {
     p.server.flow(s, 100, false).unwrap();
     p.pump();
     for i in 0..20 {
-        p.client.send(c, Bytes::from_static(b"x"), 0, false, 1000 + i).unwrap();
+        p.client
+            .send(c, Bytes::from_static(b"x"), 0, false, 1000 + i)
+            .unwrap();
     }
     p.pump();
     let got = p.server_deliveries();
     assert!(got.iter().all(|d| !d.settled));
     let session = SessionId(0);
-    p.server.disposition(session, got[0].delivery_id, got[19].delivery_id, true, Some(DeliveryState::Accepted)).unwrap();
+    p.server
+        .disposition(
+            session,
+            got[0].delivery_id,
+            got[19].delivery_id,
+            true,
+            Some(DeliveryState::Accepted),
+        )
+        .unwrap();
     p.pump();
     let contexts: Vec<u64> = p
         .client_events
         .iter()
         .filter_map(|e| match e {
-            Event::Outcome { context, state: Some(DeliveryState::Accepted), settled: true, .. } => Some(*context),
+            Event::Outcome {
+                context,
+                state: Some(DeliveryState::Accepted),
+                settled: true,
+                ..
+            } => Some(*context),
             _ => None,
         })
         .collect();
@@ -212,12 +267,24 @@ fn settle_mode_second() {
     let (c, s) = p.link(LinkConfig::sender("snd", "q").rcv_settle_mode(ReceiverSettleMode::Second));
     p.server.flow(s, 1, false).unwrap();
     p.pump();
-    p.client.send(c, Bytes::from_static(b"x"), 0, false, 1).unwrap();
+    p.client
+        .send(c, Bytes::from_static(b"x"), 0, false, 1)
+        .unwrap();
     p.pump();
     let d = p.server_deliveries().remove(0);
-    p.server.disposition(SessionId(0), d.delivery_id, d.delivery_id, false, Some(DeliveryState::Accepted)).unwrap();
+    p.server
+        .disposition(
+            SessionId(0),
+            d.delivery_id,
+            d.delivery_id,
+            false,
+            Some(DeliveryState::Accepted),
+        )
+        .unwrap();
     p.pump();
-    assert!(p.server_events.iter().any(|e| matches!(e, Event::RemoteSettled { delivery_id, .. } if *delivery_id == d.delivery_id)));
+    assert!(p.server_events.iter().any(
+        |e| matches!(e, Event::RemoteSettled { delivery_id, .. } if *delivery_id == d.delivery_id)
+    ));
 }
 
 /// The receiver's drain request uses up the sender's credit and completes.
@@ -225,16 +292,27 @@ fn settle_mode_second() {
 fn drain_completes() {
     let mut p = Pair::default_pair();
     let s = p.client.begin().unwrap();
-    let r = p.client.attach(s, LinkConfig::receiver("rcv", "q")).unwrap();
+    let r = p
+        .client
+        .attach(s, LinkConfig::receiver("rcv", "q"))
+        .unwrap();
     p.pump();
     let snd = p.take_request();
     p.server.accept_link(snd, LinkConfig::default()).unwrap();
     p.pump();
-    p.server.send(snd, Bytes::from_static(b"a"), 0, true, 0).unwrap();
+    p.server
+        .send(snd, Bytes::from_static(b"a"), 0, true, 0)
+        .unwrap();
     p.client.flow(r, 50, true).unwrap();
     p.pump();
-    assert!(p.client_events.iter().any(|e| matches!(e, Event::Delivery { link, .. } if *link == r)));
-    assert!(p.client_events.iter().any(|e| matches!(e, Event::Drained { link } if *link == r)));
+    assert!(p
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::Delivery { link, .. } if *link == r)));
+    assert!(p
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::Drained { link } if *link == r)));
     assert_eq!(p.server.credit(snd), Some(0));
 }
 
@@ -249,7 +327,10 @@ fn heartbeat_and_idle_expiry() {
         p.advance(Duration::from_secs(5));
         p.pump();
     }
-    assert!(p.client.is_open() && p.server.is_open(), "heartbeats keep both alive for 100 s");
+    assert!(
+        p.client.is_open() && p.server.is_open(),
+        "heartbeats keep both alive for 100 s"
+    );
     // Now the client goes silent: drop everything it writes.
     let mut silent_for = Duration::ZERO;
     while !p.server.is_closed() && silent_for < Duration::from_secs(60) {
@@ -261,10 +342,16 @@ fn heartbeat_and_idle_expiry() {
     assert!(p.server.is_closed());
     // The client's last heartbeat came at most 15 s (half the server's 30 s) before it went
     // silent, so the server gives up between 15 and 30 s into the silence.
-    assert!(silent_for >= Duration::from_secs(15) && silent_for <= Duration::from_secs(31), "{silent_for:?}");
+    assert!(
+        silent_for >= Duration::from_secs(15) && silent_for <= Duration::from_secs(31),
+        "{silent_for:?}"
+    );
     assert!(p.server_events.iter().any(|e| matches!(e,
         Event::Closed { error: Some(err), by_peer: false } if err.condition.as_str() == condition::RESOURCE_LIMIT_EXCEEDED)));
-    assert!(p.client_events.iter().any(|e| matches!(e, Event::Closed { by_peer: true, .. })));
+    assert!(p
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::Closed { by_peer: true, .. })));
 }
 
 /// A detach with an error reaches the other side with the condition intact.
@@ -272,11 +359,23 @@ fn heartbeat_and_idle_expiry() {
 fn detach_with_error() {
     let mut p = Pair::default_pair();
     let (c, s) = p.link(LinkConfig::sender("snd", "q"));
-    p.server.detach(s, true, Some(AmqpError::new(condition::STOLEN, "new receiver with higher epoch"))).unwrap();
+    p.server
+        .detach(
+            s,
+            true,
+            Some(AmqpError::new(
+                condition::STOLEN,
+                "new receiver with higher epoch",
+            )),
+        )
+        .unwrap();
     p.pump();
     assert!(p.client_events.iter().any(|e| matches!(e,
         Event::LinkDetached { link, closed: true, error: Some(err), by_peer: true } if *link == c && err.condition.as_str() == condition::STOLEN)));
-    assert!(p.server_events.iter().any(|e| matches!(e, Event::LinkDetached { link, by_peer: false, .. } if *link == s)));
+    assert!(p
+        .server_events
+        .iter()
+        .any(|e| matches!(e, Event::LinkDetached { link, by_peer: false, .. } if *link == s)));
     assert!(p.client.send(c, Bytes::new(), 0, true, 0).is_err());
 }
 
@@ -285,12 +384,20 @@ fn detach_with_error() {
 fn link_refusal() {
     let mut p = Pair::default_pair();
     let s = p.client.begin().unwrap();
-    let c = p.client.attach(s, LinkConfig::receiver("r", "nowhere")).unwrap();
+    let c = p
+        .client
+        .attach(s, LinkConfig::receiver("r", "nowhere"))
+        .unwrap();
     p.pump();
     let req = p.take_request();
-    p.server.refuse_link(req, AmqpError::new(condition::NOT_FOUND, "no such entity")).unwrap();
+    p.server
+        .refuse_link(req, AmqpError::new(condition::NOT_FOUND, "no such entity"))
+        .unwrap();
     p.pump();
-    assert!(!p.client_events.iter().any(|e| matches!(e, Event::LinkAttached { .. })));
+    assert!(!p
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::LinkAttached { .. })));
     assert!(p.client_events.iter().any(|e| matches!(e,
         Event::LinkDetached { link, error: Some(err), .. } if *link == c && err.condition.as_str() == condition::NOT_FOUND)));
 }
@@ -303,12 +410,17 @@ fn close_during_transfer() {
     let (c, s) = p.link(LinkConfig::sender("snd", "q"));
     p.server.flow(s, 10, false).unwrap();
     p.pump();
-    p.client.send(c, Bytes::from(vec![7u8; 10_000]), 0, true, 0).unwrap();
+    p.client
+        .send(c, Bytes::from(vec![7u8; 10_000]), 0, true, 0)
+        .unwrap();
     // Deliver only part of the transfer, then close.
     let out = p.client.transmit_buffer().split();
-    p.server.read_buffer().extend_from_slice(&out[..out.len() / 2]);
+    p.server
+        .read_buffer()
+        .extend_from_slice(&out[..out.len() / 2]);
     p.server.handle_input(p.now).unwrap();
-    p.client.close(Some(AmqpError::new(condition::CONNECTION_FORCED, "bye")));
+    p.client
+        .close(Some(AmqpError::new(condition::CONNECTION_FORCED, "bye")));
     // The rest of the transfer never arrives: only the close does.
     let close = p.client.transmit_buffer().split();
     let mut rest = bytes::BytesMut::from(&out[out.len() / 2..]);
@@ -332,7 +444,9 @@ fn close_during_transfer() {
 #[test]
 fn garbage_closes_with_error() {
     let mut p = Pair::default_pair();
-    p.server.read_buffer().extend_from_slice(&[0, 0, 0, 16, 2, 0, 0, 0, 0x00, 0x53, 0x10, 0xc0, 0xff, 0x05, 0x40, 0x40]);
+    p.server.read_buffer().extend_from_slice(&[
+        0, 0, 0, 16, 2, 0, 0, 0, 0x00, 0x53, 0x10, 0xc0, 0xff, 0x05, 0x40, 0x40,
+    ]);
     assert!(p.server.handle_input(p.now).is_err());
     p.pump();
     assert!(p.server.is_closed());
@@ -344,9 +458,14 @@ fn garbage_closes_with_error() {
 #[test]
 fn oversize_frame_is_refused_early() {
     let mut p = Pair::default_pair();
-    p.server.read_buffer().extend_from_slice(&[0x7f, 0xff, 0xff, 0xff, 2, 0, 0, 0]);
+    p.server
+        .read_buffer()
+        .extend_from_slice(&[0x7f, 0xff, 0xff, 0xff, 2, 0, 0, 0]);
     let err = p.server.handle_input(p.now).unwrap_err();
-    assert!(matches!(err, ConnectionError::Frame(crate::frame::FrameError::TooLarge { .. })));
+    assert!(matches!(
+        err,
+        ConnectionError::Frame(crate::frame::FrameError::TooLarge { .. })
+    ));
     p.pump();
     assert!(p.client_events.iter().any(|e| matches!(e,
         Event::Closed { error: Some(err), .. } if err.condition.as_str() == condition::FRAMING_ERROR)));
@@ -365,11 +484,17 @@ fn many_sessions_with_own_delivery_ids() {
     p.pump();
     for &c in &links {
         for _ in 0..3 {
-            p.client.send(c, Bytes::from_static(b"m"), 0, false, 0).unwrap();
+            p.client
+                .send(c, Bytes::from_static(b"m"), 0, false, 0)
+                .unwrap();
         }
     }
     p.pump();
-    let ids: Vec<u32> = p.server_deliveries().iter().map(|d| d.delivery_id).collect();
+    let ids: Vec<u32> = p
+        .server_deliveries()
+        .iter()
+        .map(|d| d.delivery_id)
+        .collect();
     assert_eq!(ids, [0, 1, 2].repeat(5));
 }
 
@@ -381,8 +506,19 @@ fn message_too_large_is_refused() {
     let c = p.client.attach(s, LinkConfig::sender("snd", "q")).unwrap();
     p.pump();
     let req = p.take_request();
-    p.server.accept_link(req, LinkConfig::default().max_message_size(1000)).unwrap();
+    p.server
+        .accept_link(req, LinkConfig::default().max_message_size(1000))
+        .unwrap();
     p.pump();
-    let err = p.client.send(c, Bytes::from(vec![0u8; 1001]), 0, true, 0).unwrap_err();
-    assert_eq!(err, ConnectionError::MessageTooLarge { size: 1001, max: 1000 });
+    let err = p
+        .client
+        .send(c, Bytes::from(vec![0u8; 1001]), 0, true, 0)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ConnectionError::MessageTooLarge {
+            size: 1001,
+            max: 1000
+        }
+    );
 }

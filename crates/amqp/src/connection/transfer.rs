@@ -31,7 +31,10 @@ impl Connection {
         context: u64,
     ) -> Result<(), ConnectionError> {
         self.ensure_usable()?;
-        let link = self.links.get_mut(&link_id).ok_or(ConnectionError::Unknown("link"))?;
+        let link = self
+            .links
+            .get_mut(&link_id)
+            .ok_or(ConnectionError::Unknown("link"))?;
         if link.role != Role::Sender {
             return Err(ConnectionError::InvalidState("only sender links send"));
         }
@@ -40,9 +43,17 @@ impl Connection {
         }
         let size = payload.len() as u64;
         if size > link.remote_max_message_size {
-            return Err(ConnectionError::MessageTooLarge { size, max: link.remote_max_message_size });
+            return Err(ConnectionError::MessageTooLarge {
+                size,
+                max: link.remote_max_message_size,
+            });
         }
-        link.queue.push_back(Outgoing { payload, format: message_format, settled, context });
+        link.queue.push_back(Outgoing {
+            payload,
+            format: message_format,
+            settled,
+            context,
+        });
         if link.state == LinkState::Attached && link.credit > 0 {
             self.flush_link(link_id);
         }
@@ -58,7 +69,10 @@ impl Connection {
         settled: bool,
         state: Option<DeliveryState>,
     ) -> Result<(), ConnectionError> {
-        let s = self.sessions.get_mut(&session.0).ok_or(ConnectionError::Unknown("session"))?;
+        let s = self
+            .sessions
+            .get_mut(&session.0)
+            .ok_or(ConnectionError::Unknown("session"))?;
         if settled {
             remove_range(&mut s.unsettled_in, first, last);
         }
@@ -76,7 +90,9 @@ impl Connection {
 
     /// Sends queued deliveries on every link of a session.
     pub(super) fn flush_session(&mut self, channel: u16) {
-        let Some(s) = self.sessions.get(&channel) else { return };
+        let Some(s) = self.sessions.get(&channel) else {
+            return;
+        };
         let links: Vec<LinkId> = s.local_handles.values().copied().collect();
         for id in links {
             self.flush_link(id);
@@ -86,16 +102,24 @@ impl Connection {
     /// Sends queued deliveries of one link while credit and the session window allow.
     pub(super) fn flush_link(&mut self, link_id: LinkId) {
         loop {
-            let Some(link) = self.links.get_mut(&link_id) else { return };
+            let Some(link) = self.links.get_mut(&link_id) else {
+                return;
+            };
             if link.state != LinkState::Attached || link.credit == 0 || link.queue.is_empty() {
                 return;
             }
-            let Some(session) = self.sessions.get_mut(&link.session.0) else { return };
+            let Some(session) = self.sessions.get_mut(&link.session.0) else {
+                return;
+            };
             if session.remote_incoming_window == 0 {
                 return;
             }
-            let Some(out) = link.queue.pop_front() else { return };
-            let (Some(handle), channel) = (link.handle, link.session.0) else { return };
+            let Some(out) = link.queue.pop_front() else {
+                return;
+            };
+            let (Some(handle), channel) = (link.handle, link.session.0) else {
+                return;
+            };
             link.credit -= 1;
             link.delivery_count = link.delivery_count.wrapping_add(1);
             let tag = link.next_tag.to_be_bytes();
@@ -103,19 +127,41 @@ impl Connection {
             let delivery_id = session.next_delivery_id;
             session.next_delivery_id = session.next_delivery_id.wrapping_add(1);
             if !out.settled {
-                session.unsettled_out.insert(delivery_id, Unsettled { link: link_id, context: out.context });
+                session.unsettled_out.insert(
+                    delivery_id,
+                    Unsettled {
+                        link: link_id,
+                        context: out.context,
+                    },
+                );
             }
             let max_frame = self.remote_max_frame_size as usize;
-            let frames = write_transfer(&mut self.output, channel, handle, delivery_id, &tag, &out, max_frame);
+            let frames = write_transfer(
+                &mut self.output,
+                channel,
+                handle,
+                delivery_id,
+                &tag,
+                &out,
+                max_frame,
+            );
             session.next_outgoing_id = session.next_outgoing_id.wrapping_add(frames);
             session.remote_incoming_window = session.remote_incoming_window.saturating_sub(frames);
             self.last_sent = self.now;
         }
     }
 
-    pub(super) fn on_transfer(&mut self, channel: u16, t: Transfer, payload: Bytes) -> Result<(), ConnectionError> {
+    pub(super) fn on_transfer(
+        &mut self,
+        channel: u16,
+        t: Transfer,
+        payload: Bytes,
+    ) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
-        let s = self.sessions.get_mut(&local).ok_or(ConnectionError::Unknown("session"))?;
+        let s = self
+            .sessions
+            .get_mut(&local)
+            .ok_or(ConnectionError::Unknown("session"))?;
         s.next_incoming_id = s.next_incoming_id.wrapping_add(1);
         s.incoming_window = s.incoming_window.saturating_sub(1);
         let reopen = s.incoming_window < s.window_size / 2;
@@ -123,17 +169,29 @@ impl Connection {
             s.incoming_window = s.window_size;
         }
         let Some(&id) = s.remote_handles.get(&t.handle) else {
-            return Err(violation(condition::UNATTACHED_HANDLE, format!("transfer on unattached handle {}", t.handle)));
+            return Err(violation(
+                condition::UNATTACHED_HANDLE,
+                format!("transfer on unattached handle {}", t.handle),
+            ));
         };
-        let link = self.links.get_mut(&id).ok_or(ConnectionError::Unknown("link"))?;
+        let link = self
+            .links
+            .get_mut(&id)
+            .ok_or(ConnectionError::Unknown("link"))?;
         if link.role != Role::Receiver {
-            return Err(violation(condition::ILLEGAL_STATE, "transfer on a link where we are the sender"));
+            return Err(violation(
+                condition::ILLEGAL_STATE,
+                "transfer on a link where we are the sender",
+            ));
         }
         let complete = match link.partial.take() {
             None if t.aborted => None,
             None => {
                 let delivery_id = t.delivery_id.ok_or_else(|| {
-                    violation(condition::INVALID_FIELD, "first transfer of a delivery without delivery-id")
+                    violation(
+                        condition::INVALID_FIELD,
+                        "first transfer of a delivery without delivery-id",
+                    )
                 })?;
                 let tag = t.delivery_tag.unwrap_or_default();
                 let format = t.message_format.unwrap_or(0);
@@ -142,11 +200,23 @@ impl Connection {
                     check_size(payload.len() as u64, link.max_message_size)?;
                     let mut data = BytesMut::with_capacity(payload.len() * 2);
                     data.extend_from_slice(&payload);
-                    link.partial = Some(Partial { delivery_id, tag, format, settled, data });
+                    link.partial = Some(Partial {
+                        delivery_id,
+                        tag,
+                        format,
+                        settled,
+                        data,
+                    });
                     None
                 } else {
                     check_size(payload.len() as u64, link.max_message_size)?;
-                    Some(Delivery { delivery_id, tag, message_format: format, settled, payload })
+                    Some(Delivery {
+                        delivery_id,
+                        tag,
+                        message_format: format,
+                        settled,
+                        payload,
+                    })
                 }
             }
             Some(_) if t.aborted => None,
@@ -176,7 +246,10 @@ impl Connection {
             if !d.settled {
                 s.unsettled_in.insert(d.delivery_id, id);
             }
-            self.events.push_back(Event::Delivery { link: id, delivery: d });
+            self.events.push_back(Event::Delivery {
+                link: id,
+                delivery: d,
+            });
         }
         if reopen {
             self.write_session_flow(local);
@@ -184,9 +257,16 @@ impl Connection {
         Ok(())
     }
 
-    pub(super) fn on_disposition(&mut self, channel: u16, d: Disposition) -> Result<(), ConnectionError> {
+    pub(super) fn on_disposition(
+        &mut self,
+        channel: u16,
+        d: Disposition,
+    ) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
-        let s = self.sessions.get_mut(&local).ok_or(ConnectionError::Unknown("session"))?;
+        let s = self
+            .sessions
+            .get_mut(&local)
+            .ok_or(ConnectionError::Unknown("session"))?;
         let last = d.last.unwrap_or(d.first);
         match d.role {
             // The peer is the receiver: this is about deliveries we sent.
@@ -203,7 +283,9 @@ impl Connection {
                 }
                 if d.settled {
                     remove_range(&mut s.unsettled_out, d.first, last);
-                } else if d.state.as_ref().is_some_and(DeliveryState::is_terminal) && !to_settle.is_empty() {
+                } else if d.state.as_ref().is_some_and(DeliveryState::is_terminal)
+                    && !to_settle.is_empty()
+                {
                     // rcv-settle-mode second: the receiver waits for us to settle.
                     remove_range(&mut s.unsettled_out, d.first, last);
                     let reply = Disposition {
@@ -220,10 +302,15 @@ impl Connection {
             // The peer is the sender: it settled deliveries it sent us.
             Role::Sender => {
                 if d.settled {
-                    let settled: Vec<(u32, LinkId)> = range(&s.unsettled_in, d.first, last).collect();
+                    let settled: Vec<(u32, LinkId)> =
+                        range(&s.unsettled_in, d.first, last).collect();
                     remove_range(&mut s.unsettled_in, d.first, last);
                     for (delivery_id, link) in settled {
-                        self.events.push_back(Event::RemoteSettled { link, delivery_id, state: d.state.clone() });
+                        self.events.push_back(Event::RemoteSettled {
+                            link,
+                            delivery_id,
+                            state: d.state.clone(),
+                        });
                     }
                 }
             }
@@ -243,9 +330,19 @@ fn check_size(size: u64, max: u64) -> Result<(), ConnectionError> {
 }
 
 /// Entries of a delivery-id keyed map within `first..=last` (serial-number wrap aware).
-fn range<V: Copy>(map: &std::collections::BTreeMap<u32, V>, first: u32, last: u32) -> impl Iterator<Item = (u32, V)> + '_ {
-    let (a, b) = if first <= last { (first..=last, None) } else { (first..=u32::MAX, Some(0..=last)) };
-    map.range(a).chain(b.into_iter().flat_map(|b| map.range(b))).map(|(k, v)| (*k, *v))
+fn range<V: Copy>(
+    map: &std::collections::BTreeMap<u32, V>,
+    first: u32,
+    last: u32,
+) -> impl Iterator<Item = (u32, V)> + '_ {
+    let (a, b) = if first <= last {
+        (first..=last, None)
+    } else {
+        (first..=u32::MAX, Some(0..=last))
+    };
+    map.range(a)
+        .chain(b.into_iter().flat_map(|b| map.range(b)))
+        .map(|(k, v)| (*k, *v))
 }
 
 fn remove_range<V>(map: &mut std::collections::BTreeMap<u32, V>, first: u32, last: u32) {
@@ -275,14 +372,23 @@ fn write_transfer(
 ) -> u32 {
     let payload = &out.payload[..];
     if payload.len() + frame::HEADER_SIZE + TRANSFER_OVERHEAD_MAX <= max_frame {
-        write_transfer_frame(buf, channel, handle, Some((delivery_id, tag, out.format, out.settled)), false, payload);
+        write_transfer_frame(
+            buf,
+            channel,
+            handle,
+            Some((delivery_id, tag, out.format, out.settled)),
+            false,
+            payload,
+        );
         return 1;
     }
     let mut frames = 0;
     let mut rest = payload;
     let mut first = true;
     while first || !rest.is_empty() {
-        let budget = max_frame.saturating_sub(frame::HEADER_SIZE + TRANSFER_OVERHEAD_MAX).max(1);
+        let budget = max_frame
+            .saturating_sub(frame::HEADER_SIZE + TRANSFER_OVERHEAD_MAX)
+            .max(1);
         let n = rest.len().min(budget);
         let (chunk, tail) = rest.split_at(n);
         let head = first.then_some((delivery_id, tag, out.format, out.settled));
@@ -315,10 +421,16 @@ fn write_transfer_frame(
     w.field(&handle);
     match head {
         Some((id, tag, format, settled)) => {
-            w.field(&id).field(&Binary(tag)).field(&format).field(&settled);
+            w.field(&id)
+                .field(&Binary(tag))
+                .field(&format)
+                .field(&settled);
         }
         None => {
-            w.field(&None::<u32>).field(&None::<u32>).field(&None::<u32>).field(&None::<bool>);
+            w.field(&None::<u32>)
+                .field(&None::<u32>)
+                .field(&None::<u32>)
+                .field(&None::<bool>);
         }
     }
     w.field(&more)
@@ -339,6 +451,11 @@ struct Binary<'a>(&'a [u8]);
 impl crate::codec::Encode for Binary<'_> {
     #[inline]
     fn encode(&self, buf: &mut BytesMut) {
-        crate::codec::__private::write_variable(buf, crate::codec::code::VBIN8, crate::codec::code::VBIN32, self.0);
+        crate::codec::__private::write_variable(
+            buf,
+            crate::codec::code::VBIN8,
+            crate::codec::code::VBIN32,
+            self.0,
+        );
     }
 }

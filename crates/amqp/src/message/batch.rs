@@ -26,7 +26,11 @@ impl BatchBuilder {
         if let Some(e) = envelope {
             e.encode_head(&mut buf);
         }
-        Self { buf, max_size, count: 0 }
+        Self {
+            buf,
+            max_size,
+            count: 0,
+        }
     }
 
     /// Exact size of the batch message if finished now.

@@ -58,7 +58,10 @@ pub struct Message {
 impl Message {
     /// A message with one data section.
     pub fn with_data(data: impl Into<Bytes>) -> Self {
-        Self { body: Body::Data(vec![data.into()]), ..Self::default() }
+        Self {
+            body: Body::Data(vec![data.into()]),
+            ..Self::default()
+        }
     }
 
     /// The first data section, if the body is data.
@@ -81,13 +84,26 @@ impl Message {
                 return Err(unexpected("message section", c));
             }
             match r.descriptor_after_constructor(d::code_of)? {
-                Descriptor::Code(d::HEADER) => m.header = Some(Header::decode_fields(crate::codec::FieldReader::open(&mut r, Header::NAME)?)?),
-                Descriptor::Code(d::DELIVERY_ANNOTATIONS) => m.delivery_annotations = Some(Decode::decode(&mut r)?),
-                Descriptor::Code(d::MESSAGE_ANNOTATIONS) => m.message_annotations = Some(Decode::decode(&mut r)?),
-                Descriptor::Code(d::PROPERTIES) => {
-                    m.properties = Some(Properties::decode_fields(crate::codec::FieldReader::open(&mut r, Properties::NAME)?)?)
+                Descriptor::Code(d::HEADER) => {
+                    m.header = Some(Header::decode_fields(crate::codec::FieldReader::open(
+                        &mut r,
+                        Header::NAME,
+                    )?)?)
                 }
-                Descriptor::Code(d::APPLICATION_PROPERTIES) => m.application_properties = Some(Decode::decode(&mut r)?),
+                Descriptor::Code(d::DELIVERY_ANNOTATIONS) => {
+                    m.delivery_annotations = Some(Decode::decode(&mut r)?)
+                }
+                Descriptor::Code(d::MESSAGE_ANNOTATIONS) => {
+                    m.message_annotations = Some(Decode::decode(&mut r)?)
+                }
+                Descriptor::Code(d::PROPERTIES) => {
+                    m.properties = Some(Properties::decode_fields(
+                        crate::codec::FieldReader::open(&mut r, Properties::NAME)?,
+                    )?)
+                }
+                Descriptor::Code(d::APPLICATION_PROPERTIES) => {
+                    m.application_properties = Some(Decode::decode(&mut r)?)
+                }
                 Descriptor::Code(d::DATA) => data.push(Bytes::decode(&mut r)?),
                 Descriptor::Code(d::AMQP_SEQUENCE) => match Value::decode(&mut r)? {
                     Value::List(l) => seq.push(l),
@@ -96,7 +112,10 @@ impl Message {
                 Descriptor::Code(d::AMQP_VALUE) => m.body = Body::Value(Value::decode(&mut r)?),
                 Descriptor::Code(d::FOOTER) => m.footer = Some(Decode::decode(&mut r)?),
                 other => {
-                    return Err(DecodeError::UnexpectedDescriptor { expected: "message section", found: other.to_string() })
+                    return Err(DecodeError::UnexpectedDescriptor {
+                        expected: "message section",
+                        found: other.to_string(),
+                    })
                 }
             }
         }
@@ -112,10 +131,22 @@ impl Message {
     /// application properties). Batch envelopes use this alone.
     pub(crate) fn encode_head(&self, buf: &mut BytesMut) {
         self.header.encode_present(buf);
-        encode_map_section(buf, d::DELIVERY_ANNOTATIONS, self.delivery_annotations.as_ref());
-        encode_map_section(buf, d::MESSAGE_ANNOTATIONS, self.message_annotations.as_ref());
+        encode_map_section(
+            buf,
+            d::DELIVERY_ANNOTATIONS,
+            self.delivery_annotations.as_ref(),
+        );
+        encode_map_section(
+            buf,
+            d::MESSAGE_ANNOTATIONS,
+            self.message_annotations.as_ref(),
+        );
         self.properties.encode_present(buf);
-        encode_map_section(buf, d::APPLICATION_PROPERTIES, self.application_properties.as_ref());
+        encode_map_section(
+            buf,
+            d::APPLICATION_PROPERTIES,
+            self.application_properties.as_ref(),
+        );
     }
 }
 

@@ -30,7 +30,10 @@ impl RawMessage {
                 }
                 let desc = r.descriptor_after_constructor(d::code_of)?;
                 let Descriptor::Code(n @ d::HEADER..=d::FOOTER) = desc else {
-                    return Err(DecodeError::UnexpectedDescriptor { expected: "message section", found: desc.to_string() });
+                    return Err(DecodeError::UnexpectedDescriptor {
+                        expected: "message section",
+                        found: desc.to_string(),
+                    });
                 };
                 let start = r.position();
                 r.skip_value()?;
@@ -46,7 +49,10 @@ impl RawMessage {
     }
 
     fn section(&self, descriptor: u64) -> Option<Bytes> {
-        self.sections.iter().find(|s| s.0 == descriptor).map(|&(_, a, b)| self.bytes.slice(a..b))
+        self.sections
+            .iter()
+            .find(|s| s.0 == descriptor)
+            .map(|&(_, a, b)| self.bytes.slice(a..b))
     }
 
     /// The header section, decoded.
@@ -58,13 +64,20 @@ impl RawMessage {
 
     /// The message annotations, decoded.
     pub fn message_annotations(&self) -> Result<Option<Annotations>, DecodeError> {
-        self.section(d::MESSAGE_ANNOTATIONS).map(|b| Annotations::from_bytes(&b)).transpose()
+        self.section(d::MESSAGE_ANNOTATIONS)
+            .map(|b| Annotations::from_bytes(&b))
+            .transpose()
     }
 
     /// The properties section, decoded.
     pub fn properties(&self) -> Result<Option<Properties>, DecodeError> {
         self.section(d::PROPERTIES)
-            .map(|b| Properties::decode_fields(FieldReader::open(&mut Reader::new(&b), Properties::NAME)?))
+            .map(|b| {
+                Properties::decode_fields(FieldReader::open(
+                    &mut Reader::new(&b),
+                    Properties::NAME,
+                )?)
+            })
             .transpose()
     }
 

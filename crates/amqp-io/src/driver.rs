@@ -1,0 +1,423 @@
+//! The connection task: owns the socket and the sans-IO engine, serves handle commands,
+//! and turns engine events into replies, deliveries and link notifications.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+use eventhubs_amqp::connection::{Connection as Engine, Event, LinkId, SessionId};
+use eventhubs_amqp::definitions::AmqpError;
+use eventhubs_amqp::delivery_state::DeliveryState;
+use eventhubs_amqp::performatives::{Attach, Open};
+
+use crate::command::{Command, ReceiverEvent, Reply};
+use crate::server::IncomingLink;
+use crate::Error;
+
+/// Commands handled per wakeup before output is flushed: batches many small sends into one
+/// write without starving reads.
+const COMMANDS_PER_WAKEUP: usize = 512;
+/// Read buffer growth step.
+const READ_CHUNK: usize = 64 * 1024;
+
+struct ReceiverState {
+    tx: mpsc::UnboundedSender<ReceiverEvent>,
+    prefetch: u32,
+}
+
+/// Everything the task tracks besides the engine.
+pub(crate) struct Driver {
+    engine: Engine,
+    commands: mpsc::Receiver<Command>,
+    /// Our own command sender, handed to incoming links (server side).
+    self_tx: mpsc::WeakSender<Command>,
+    opened: Option<oneshot::Sender<Result<Box<Open>, Error>>>,
+    incoming: Option<mpsc::UnboundedSender<IncomingLink>>,
+    begins: HashMap<SessionId, Reply<SessionId>>,
+    attaches: HashMap<LinkId, (Reply<(LinkId, Box<Attach>)>, Option<ReceiverState>)>,
+    receivers: HashMap<LinkId, ReceiverState>,
+    outcomes: HashMap<u64, Reply<DeliveryState>>,
+    drains: HashMap<LinkId, Reply<()>>,
+    detaches: HashMap<LinkId, Reply<()>>,
+    close_reply: Option<Reply<()>>,
+    next_context: u64,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        engine: Engine,
+        commands: mpsc::Receiver<Command>,
+        self_tx: mpsc::WeakSender<Command>,
+        opened: oneshot::Sender<Result<Box<Open>, Error>>,
+        incoming: Option<mpsc::UnboundedSender<IncomingLink>>,
+    ) -> Self {
+        Self {
+            engine,
+            commands,
+            self_tx,
+            opened: Some(opened),
+            incoming,
+            begins: HashMap::new(),
+            attaches: HashMap::new(),
+            receivers: HashMap::new(),
+            outcomes: HashMap::new(),
+            drains: HashMap::new(),
+            detaches: HashMap::new(),
+            close_reply: None,
+            next_context: 0,
+        }
+    }
+
+    /// Runs until the connection closes or every handle is dropped.
+    pub(crate) async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(mut self, stream: S) {
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        let mut read_buf = BytesMut::with_capacity(READ_CHUNK);
+        let mut write_buf = BytesMut::with_capacity(READ_CHUNK);
+        let mut commands_open = true;
+        let exit: Result<(), Error> = loop {
+            self.dispatch_events();
+            let out = self.engine.transmit_buffer();
+            if !out.is_empty() {
+                if write_buf.is_empty() {
+                    std::mem::swap(&mut write_buf, out);
+                } else {
+                    write_buf.extend_from_slice(out);
+                    out.clear();
+                }
+            }
+            if self.engine.is_closed() && write_buf.is_empty() {
+                break Ok(());
+            }
+            let deadline = self.engine.poll_timeout();
+            if read_buf.capacity() - read_buf.len() < 4096 {
+                read_buf.reserve(READ_CHUNK);
+            }
+            tokio::select! {
+                biased;
+                r = wr.write(&write_buf), if !write_buf.is_empty() => match r {
+                    Ok(0) => break Err(Error::Io(std::io::ErrorKind::WriteZero.into())),
+                    Ok(n) => write_buf.advance(n),
+                    Err(e) => break Err(Error::Io(e)),
+                },
+                r = rd.read_buf(&mut read_buf) => match r {
+                    Ok(0) => break Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into())),
+                    Ok(_) => {
+                        let chunk = read_buf.split();
+                        let input = self.engine.read_buffer();
+                        if input.is_empty() {
+                            *input = chunk;
+                        } else {
+                            input.unsplit(chunk);
+                        }
+                        if let Err(e) = self.engine.handle_input(Instant::now()) {
+                            tracing::debug!(error = %e, "connection failed on input");
+                        }
+                    }
+                    Err(e) => break Err(Error::Io(e)),
+                },
+                cmd = self.commands.recv(), if commands_open => match cmd {
+                    Some(cmd) => {
+                        self.command(cmd);
+                        for _ in 1..COMMANDS_PER_WAKEUP {
+                            match self.commands.try_recv() {
+                                Ok(cmd) => self.command(cmd),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => {
+                        // Every handle is gone: close gracefully.
+                        commands_open = false;
+                        self.engine.close(None);
+                    }
+                },
+                _ = sleep_until(deadline) => {
+                    if let Err(e) = self.engine.handle_timeout(Instant::now()) {
+                        tracing::debug!(error = %e, "connection timed out");
+                    }
+                }
+            }
+        };
+        self.dispatch_events();
+        let _ = wr.flush().await;
+        let _ = wr.shutdown().await;
+        self.fail_all(exit.err());
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Begin(reply) => match self.engine.begin() {
+                Ok(s) => {
+                    self.begins.insert(s, reply);
+                }
+                Err(e) => drop(reply.send(Err(e.into()))),
+            },
+            Command::End(s, error) => {
+                let _ = self.engine.end(s, error);
+            }
+            Command::Attach {
+                session,
+                config,
+                receiver,
+                reply,
+            } => match self.engine.attach(session, config) {
+                Ok(link) => {
+                    let rs = receiver.map(|(tx, prefetch)| ReceiverState { tx, prefetch });
+                    if let Some(r) = &rs {
+                        let _ = self.engine.flow(link, r.prefetch, false);
+                    }
+                    self.attaches.insert(link, (reply, rs));
+                }
+                Err(e) => drop(reply.send(Err(e.into()))),
+            },
+            Command::Accept {
+                link,
+                config,
+                receiver,
+                reply,
+            } => {
+                let r = self.engine.accept_link(link, config).map_err(Error::from);
+                if r.is_ok() {
+                    if let Some((tx, prefetch)) = receiver {
+                        let _ = self.engine.flow(link, prefetch, false);
+                        self.receivers.insert(link, ReceiverState { tx, prefetch });
+                    }
+                }
+                let _ = reply.send(r);
+            }
+            Command::Refuse(link, error) => {
+                let _ = self.engine.refuse_link(link, error);
+            }
+            Command::Send {
+                link,
+                payload,
+                format,
+                reply,
+            } => {
+                let settled = reply.is_none();
+                self.next_context += 1;
+                let ctx = self.next_context;
+                match self.engine.send(link, payload, format, settled, ctx) {
+                    Ok(()) => {
+                        if let Some(r) = reply {
+                            self.outcomes.insert(ctx, r);
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(r) = reply {
+                            let _ = r.send(Err(e.into()));
+                        } else {
+                            tracing::debug!(error = %e, "pre-settled send failed");
+                        }
+                    }
+                }
+            }
+            Command::AddCredit(link, n) => {
+                let credit = self.engine.credit(link).unwrap_or(0).saturating_add(n);
+                let _ = self.engine.flow(link, credit, false);
+            }
+            Command::Drain(link, reply) => {
+                let credit = self.engine.credit(link).unwrap_or(0);
+                match self.engine.flow(link, credit, true) {
+                    Ok(()) => {
+                        self.drains.insert(link, reply);
+                    }
+                    Err(e) => drop(reply.send(Err(e.into()))),
+                }
+            }
+            Command::Disposition {
+                session,
+                first,
+                last,
+                state,
+            } => {
+                let _ = self.engine.disposition(session, first, last, true, state);
+            }
+            Command::Detach {
+                link,
+                closed,
+                error,
+                reply,
+            } => match self.engine.detach(link, closed, error) {
+                Ok(()) => {
+                    if let Some(r) = reply {
+                        self.detaches.insert(link, r);
+                    }
+                }
+                Err(e) => {
+                    if let Some(r) = reply {
+                        let _ = r.send(Err(e.into()));
+                    }
+                }
+            },
+            Command::Close(error, reply) => {
+                self.engine.close(error);
+                self.close_reply = Some(reply);
+            }
+            Command::MaxMessageSize(link, reply) => {
+                let _ = reply.send(self.engine.max_message_size(link));
+            }
+        }
+    }
+
+    fn dispatch_events(&mut self) {
+        while let Some(event) = self.engine.poll_event() {
+            self.event(event);
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Opened(open) => {
+                if let Some(tx) = self.opened.take() {
+                    let _ = tx.send(Ok(open));
+                }
+            }
+            Event::SessionBegun {
+                session,
+                remote_initiated: false,
+            } => {
+                if let Some(r) = self.begins.remove(&session) {
+                    let _ = r.send(Ok(session));
+                }
+            }
+            Event::SessionEnded { session, error } => {
+                if let Some(r) = self.begins.remove(&session) {
+                    let _ = r.send(Err(Error::SessionEnded(error)));
+                }
+            }
+            Event::LinkRequested {
+                link,
+                session,
+                attach,
+            } => {
+                let handle = self.self_tx.upgrade();
+                match (&self.incoming, handle) {
+                    (Some(tx), Some(commands)) => {
+                        let _ = tx.send(IncomingLink::new(link, session, attach, commands));
+                    }
+                    _ => {
+                        let _ = self.engine.refuse_link(
+                            link,
+                            AmqpError::new(
+                                eventhubs_amqp::definitions::condition::NOT_ALLOWED,
+                                "links are not accepted here",
+                            ),
+                        );
+                    }
+                }
+            }
+            Event::LinkAttached { link, attach } => {
+                if let Some((reply, rs)) = self.attaches.remove(&link) {
+                    if let Some(rs) = rs {
+                        self.receivers.insert(link, rs);
+                    }
+                    let _ = reply.send(Ok((link, attach)));
+                }
+            }
+            Event::LinkDetached { link, error, .. } => {
+                if let Some((reply, _)) = self.attaches.remove(&link) {
+                    let _ = reply.send(Err(Error::LinkDetached(error.clone())));
+                }
+                if let Some(r) = self.receivers.remove(&link) {
+                    let _ =
+                        r.tx.send(ReceiverEvent::Detached(Error::LinkDetached(error.clone())));
+                }
+                if let Some(r) = self.detaches.remove(&link) {
+                    let _ = r.send(Ok(()));
+                }
+                if let Some(r) = self.drains.remove(&link) {
+                    let _ = r.send(Err(Error::LinkDetached(error.clone())));
+                }
+            }
+            Event::Delivery { link, delivery } => {
+                if let Some(r) = self.receivers.get(&link) {
+                    let _ = r.tx.send(ReceiverEvent::Delivery(delivery));
+                    let _ = r.prefetch;
+                }
+            }
+            Event::Drained { link } => {
+                if let Some(r) = self.drains.remove(&link) {
+                    let _ = r.send(Ok(()));
+                }
+            }
+            Event::Outcome {
+                context,
+                state,
+                settled,
+                ..
+            } => {
+                if settled || state.as_ref().is_some_and(DeliveryState::is_terminal) {
+                    if let Some(r) = self.outcomes.remove(&context) {
+                        let result = match state {
+                            Some(DeliveryState::Accepted) | None => Ok(DeliveryState::Accepted),
+                            Some(other) => Err(Error::NotAccepted(other)),
+                        };
+                        let _ = r.send(result);
+                    }
+                }
+            }
+            Event::Closed { error, by_peer } => {
+                if let Some(tx) = self.opened.take() {
+                    let _ = tx.send(Err(Error::ConnectionClosed(error.clone())));
+                }
+                if by_peer {
+                    tracing::debug!(?error, "connection closed by peer");
+                }
+                if let Some(r) = self.close_reply.take() {
+                    let _ = r.send(Ok(()));
+                }
+                self.fail_links(|| Error::ConnectionClosed(error.clone()));
+            }
+            _ => {}
+        }
+    }
+
+    fn fail_links(&mut self, err: impl Fn() -> Error) {
+        for (_, r) in self.begins.drain() {
+            let _ = r.send(Err(err()));
+        }
+        for (_, (r, _)) in self.attaches.drain() {
+            let _ = r.send(Err(err()));
+        }
+        for (_, r) in self.receivers.drain() {
+            let _ = r.tx.send(ReceiverEvent::Detached(err()));
+        }
+        for (_, r) in self.outcomes.drain() {
+            let _ = r.send(Err(err()));
+        }
+        for (_, r) in self.drains.drain() {
+            let _ = r.send(Err(err()));
+        }
+        for (_, r) in self.detaches.drain() {
+            let _ = r.send(Err(err()));
+        }
+    }
+
+    fn fail_all(&mut self, error: Option<Error>) {
+        let msg = error.as_ref().map(|e| e.to_string());
+        if let Some(e) = &error {
+            tracing::debug!(error = %e, "connection task ended");
+        }
+        if let Some(tx) = self.opened.take() {
+            let _ = tx.send(Err(error.unwrap_or(Error::Closed)));
+        }
+        if let Some(r) = self.close_reply.take() {
+            let _ = r.send(Ok(()));
+        }
+        self.fail_links(|| match &msg {
+            Some(m) => Error::Io(std::io::Error::other(m.clone())),
+            None => Error::Closed,
+        });
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}

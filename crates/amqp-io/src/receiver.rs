@@ -1,0 +1,121 @@
+//! The `Receiver` handle: a stream of deliveries with automatic credit top-up.
+
+use tokio::sync::{mpsc, oneshot};
+
+use eventhubs_amqp::connection::{Delivery, LinkId, SessionId};
+use eventhubs_amqp::definitions::AmqpError;
+use eventhubs_amqp::delivery_state::DeliveryState;
+use eventhubs_amqp::performatives::Attach;
+
+use crate::command::{Command, ReceiverEvent};
+use crate::{Connection, Error};
+
+/// A receiver link. Credit is kept near `prefetch`: every time half of it has been
+/// consumed by [`Receiver::recv`], the consumed amount is granted again.
+#[derive(Debug)]
+pub struct Receiver {
+    link: LinkId,
+    session: SessionId,
+    conn: Connection,
+    deliveries: mpsc::UnboundedReceiver<ReceiverEvent>,
+    prefetch: u32,
+    consumed: u32,
+    remote_attach: Attach,
+    detached: Option<String>,
+}
+
+impl Receiver {
+    pub(crate) fn new(
+        link: LinkId,
+        session: SessionId,
+        conn: Connection,
+        deliveries: mpsc::UnboundedReceiver<ReceiverEvent>,
+        prefetch: u32,
+        remote_attach: Attach,
+    ) -> Self {
+        Self {
+            link,
+            session,
+            conn,
+            deliveries,
+            prefetch,
+            consumed: 0,
+            remote_attach,
+            detached: None,
+        }
+    }
+
+    /// The peer's attach frame.
+    pub fn remote_attach(&self) -> &Attach {
+        &self.remote_attach
+    }
+
+    /// The next delivery. `Err` when the link was detached (with the peer's error) or the
+    /// connection closed.
+    pub async fn recv(&mut self) -> Result<Delivery, Error> {
+        if let Some(msg) = &self.detached {
+            return Err(Error::LinkDetached(Some(AmqpError::new(
+                eventhubs_amqp::definitions::condition::DETACH_FORCED,
+                msg.clone(),
+            ))));
+        }
+        match self.deliveries.recv().await {
+            Some(ReceiverEvent::Delivery(d)) => {
+                self.consumed += 1;
+                if self.consumed >= self.prefetch.div_ceil(2) {
+                    let n = std::mem::take(&mut self.consumed);
+                    self.conn.request(Command::AddCredit(self.link, n)).await?;
+                }
+                Ok(d)
+            }
+            Some(ReceiverEvent::Detached(e)) => {
+                self.detached = Some(e.to_string());
+                Err(e)
+            }
+            None => Err(Error::Closed),
+        }
+    }
+
+    /// Settles deliveries `first..=last` (delivery ids) with `state`.
+    pub async fn settle(&self, first: u32, last: u32, state: DeliveryState) -> Result<(), Error> {
+        self.conn
+            .request(Command::Disposition {
+                session: self.session,
+                first,
+                last,
+                state: Some(state),
+            })
+            .await
+    }
+
+    /// Accepts and settles one delivery.
+    pub async fn accept(&self, delivery: &Delivery) -> Result<(), Error> {
+        self.settle(
+            delivery.delivery_id,
+            delivery.delivery_id,
+            DeliveryState::Accepted,
+        )
+        .await
+    }
+
+    /// Asks the sender to use up or return all outstanding credit, and waits until it has.
+    pub async fn drain(&self) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        self.conn.request(Command::Drain(self.link, tx)).await?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Detaches (closes) the link.
+    pub async fn close(&self, error: Option<AmqpError>) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        self.conn
+            .request(Command::Detach {
+                link: self.link,
+                closed: true,
+                error,
+                reply: Some(tx),
+            })
+            .await?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+}

@@ -1,0 +1,108 @@
+//! TLS for both roles with rustls (ring provider): web PKI roots by default, custom roots
+//! from PEM, and a server acceptor from a PEM certificate chain and key.
+
+use std::sync::Arc;
+
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+use crate::Error;
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Client TLS settings.
+#[derive(Clone)]
+pub struct TlsConfig {
+    connector: TlsConnector,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig").finish_non_exhaustive()
+    }
+}
+
+impl TlsConfig {
+    /// Trusts the Mozilla web PKI roots (what Azure certificates chain to).
+    pub fn webpki() -> Result<Self, Error> {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        Self::with_roots(roots)
+    }
+
+    /// Trusts only the certificates in a PEM bundle (e.g. a local emulator's self-signed CA).
+    pub fn from_pem_roots(pem: &[u8]) -> Result<Self, Error> {
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| Error::Tls(format!("bad PEM certificate: {e}")))?;
+            roots.add(cert).map_err(|e| Error::Tls(e.to_string()))?;
+        }
+        Self::with_roots(roots)
+    }
+
+    fn with_roots(roots: RootCertStore) -> Result<Self, Error> {
+        let config = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Self {
+            connector: TlsConnector::from(Arc::new(config)),
+        })
+    }
+
+    pub(crate) async fn connect(
+        &self,
+        server_name: &str,
+        stream: TcpStream,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Error> {
+        let name =
+            ServerName::try_from(server_name.to_owned()).map_err(|e| Error::Tls(e.to_string()))?;
+        Ok(self.connector.connect(name, stream).await?)
+    }
+}
+
+/// Server TLS settings.
+#[derive(Clone)]
+pub struct TlsServerConfig {
+    acceptor: TlsAcceptor,
+}
+
+impl std::fmt::Debug for TlsServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsServerConfig").finish_non_exhaustive()
+    }
+}
+
+impl TlsServerConfig {
+    /// From a PEM certificate chain and a PEM private key.
+    pub fn from_pem(cert_chain: &[u8], key: &[u8]) -> Result<Self, Error> {
+        let certs = CertificateDer::pem_slice_iter(cert_chain)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Tls(format!("bad PEM certificate: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(key)
+            .map_err(|e| Error::Tls(format!("bad PEM key: {e}")))?;
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Tls(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        Ok(Self {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+        })
+    }
+
+    /// Runs the TLS handshake on an accepted TCP stream.
+    pub async fn accept(
+        &self,
+        stream: TcpStream,
+    ) -> Result<tokio_rustls::server::TlsStream<TcpStream>, Error> {
+        Ok(self.acceptor.accept(stream).await?)
+    }
+}

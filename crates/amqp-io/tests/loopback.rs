@@ -1,0 +1,86 @@
+//! Our client role against our server role over real loopback sockets.
+
+mod common;
+
+use bytes::Bytes;
+use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig};
+use eventhubs_amqp::definitions::condition;
+use eventhubs_amqp_io::{accept, Connection};
+
+const N: usize = 10_000;
+
+/// 10,000 messages each way, settled and unsettled, with one message larger than the
+/// negotiated frame size, arrive intact and in order.
+#[tokio::test]
+async fn ten_thousand_each_way() {
+    let port = common::start_broker(ConnectionConfig::server("broker").max_frame_size(4096)).await;
+    let conn = Connection::connect_tcp(&format!("127.0.0.1:{port}"), ConnectionConfig::client("c"))
+        .await
+        .unwrap();
+    let session = conn.begin().await.unwrap();
+    for (queue, settled) in [("settled", true), ("unsettled", false)] {
+        let sender = session
+            .attach_sender(LinkConfig::sender(format!("s-{queue}"), queue))
+            .await
+            .unwrap();
+        let mut pending = Vec::new();
+        for i in 0..N {
+            let size = if i == N / 2 { 100_000 } else { 100 };
+            let m = common::message(i, size);
+            if settled {
+                sender.send_settled(m, 0).await.unwrap();
+            } else {
+                pending.push(sender.start_send(m, 0).await.unwrap());
+            }
+        }
+        for p in pending {
+            p.wait().await.unwrap();
+        }
+        let mut receiver = session
+            .attach_receiver(LinkConfig::receiver(format!("r-{queue}"), queue), 500)
+            .await
+            .unwrap();
+        for i in 0..N {
+            let d = receiver.recv().await.unwrap();
+            assert_eq!(common::index_of(&d.payload), i);
+            if i == N / 2 {
+                assert!(d.payload.len() > 100_000);
+            }
+        }
+    }
+    conn.close(None).await.unwrap();
+}
+
+/// A link the server refuses fails the attach with the server's error condition.
+#[tokio::test]
+async fn refused_attach_reports_condition() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        let (_conn, mut links) = accept(s, ConnectionConfig::server("srv")).await.unwrap();
+        while let Some(l) = links.recv().await {
+            l.refuse(eventhubs_amqp::definitions::AmqpError::new(
+                condition::NOT_FOUND,
+                "nope",
+            ))
+            .await
+            .unwrap();
+        }
+    });
+    let conn = Connection::connect_tcp(&addr, ConnectionConfig::client("c"))
+        .await
+        .unwrap();
+    let session = conn.begin().await.unwrap();
+    let err = session
+        .attach_receiver(LinkConfig::receiver("r", "missing"), 10)
+        .await
+        .unwrap_err();
+    assert_eq!(err.condition(), Some(condition::NOT_FOUND));
+    let err = session
+        .attach_sender(LinkConfig::sender("s", "missing"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.condition(), Some(condition::NOT_FOUND));
+    let _ = Bytes::new();
+}
