@@ -7,6 +7,9 @@ use super::{Decimal128, Decimal32, Decimal64, Symbol, Timestamp, Uuid};
 use crate::codec::__private::{unexpected, write_array_header, write_ulong};
 use crate::codec::{code, Decode, DecodeError, Encode, Reader};
 
+/// Most elements accepted in an array whose element type has zero width.
+const MAX_EMPTY_ELEMENTS: usize = 4096;
+
 /// Any AMQP 1.0 value.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[allow(missing_docs)]
@@ -196,6 +199,11 @@ impl Value {
             code::ARRAY8 | code::ARRAY32 => {
                 let (count, mut inner) = r.compound(c == code::ARRAY32, "array")?;
                 let elem = inner.u8()?;
+                // Elements of a zero-width type (null, true, uint0...) take no bytes, so the
+                // declared count is not bounded by the data: cap it (found by fuzzing).
+                if count > inner.remaining() && count > MAX_EMPTY_ELEMENTS {
+                    return Err(DecodeError::Malformed("array"));
+                }
                 let mut items = Vec::with_capacity(count.min(inner.remaining()));
                 if elem == code::DESCRIBED {
                     let descriptor = Self::decode(&mut inner)?;
