@@ -59,7 +59,21 @@ impl Receiver {
                 msg.clone(),
             ))));
         }
-        match self.deliveries.recv().await {
+        let event = self.deliveries.recv().await;
+        self.on_event(event).await
+    }
+
+    /// A delivery that has already arrived, without waiting; `Ok(None)` when none is ready.
+    pub async fn try_recv(&mut self) -> Result<Option<Delivery>, Error> {
+        match self.deliveries.try_recv() {
+            Ok(event) => self.on_event(Some(event)).await.map(Some),
+            Err(mpsc::error::TryRecvError::Empty) => Ok(None),
+            Err(mpsc::error::TryRecvError::Disconnected) => Err(Error::Closed),
+        }
+    }
+
+    async fn on_event(&mut self, event: Option<ReceiverEvent>) -> Result<Delivery, Error> {
+        match event {
             Some(ReceiverEvent::Delivery(d)) => {
                 self.consumed += 1;
                 if self.consumed >= self.prefetch.div_ceil(2) {
