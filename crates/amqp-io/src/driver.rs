@@ -28,6 +28,9 @@ struct ReceiverState {
     prefetch: u32,
 }
 
+/// An attach we sent: who waits for the answer, and the receiver state to install.
+type PendingAttach = (Reply<(LinkId, Box<Attach>)>, Option<ReceiverState>);
+
 /// Everything the task tracks besides the engine.
 pub(crate) struct Driver {
     engine: Engine,
@@ -37,7 +40,7 @@ pub(crate) struct Driver {
     opened: Option<oneshot::Sender<Result<Box<Open>, Error>>>,
     incoming: Option<mpsc::UnboundedSender<IncomingLink>>,
     begins: HashMap<SessionId, Reply<SessionId>>,
-    attaches: HashMap<LinkId, (Reply<(LinkId, Box<Attach>)>, Option<ReceiverState>)>,
+    attaches: HashMap<LinkId, PendingAttach>,
     receivers: HashMap<LinkId, ReceiverState>,
     outcomes: HashMap<u64, Reply<DeliveryState>>,
     drains: HashMap<LinkId, Reply<()>>,
@@ -349,8 +352,8 @@ impl Driver {
                 state,
                 settled,
                 ..
-            } => {
-                if settled || state.as_ref().is_some_and(DeliveryState::is_terminal) {
+            }
+                if (settled || state.as_ref().is_some_and(DeliveryState::is_terminal)) => {
                     if let Some(r) = self.outcomes.remove(&context) {
                         let result = match state {
                             Some(DeliveryState::Accepted) | None => Ok(DeliveryState::Accepted),
@@ -359,7 +362,6 @@ impl Driver {
                         let _ = r.send(result);
                     }
                 }
-            }
             Event::Closed { error, by_peer } => {
                 if let Some(tx) = self.opened.take() {
                     let _ = tx.send(Err(Error::ConnectionClosed(error.clone())));

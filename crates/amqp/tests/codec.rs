@@ -285,11 +285,10 @@ fn message_round_trip_and_lazy_parse() {
 /// exactly at the limit.
 #[test]
 fn batch_size_accounting_is_exact() {
-    let mut envelope = Message::default();
-    envelope.message_annotations = Some(vec![(
-        Value::Symbol("x-opt-partition-key".into()),
-        Value::from("k"),
-    )]);
+    let envelope = Message {
+        message_annotations: Some(vec![(Value::Symbol("x-opt-partition-key".into()), Value::from("k"))]),
+        ..Message::default()
+    };
     let limit = 10_000;
     let mut batch = BatchBuilder::new(Some(&envelope), limit);
     let event = Message::with_data(Bytes::from(vec![1u8; 100])).to_bytes();

@@ -205,11 +205,7 @@ impl Connection {
     }
 
     fn on_init(&mut self, init: SaslInit) -> Result<(), ConnectionError> {
-        let offered = self
-            .config
-            .sasl_server_mechanisms
-            .iter()
-            .any(|m| *m == init.mechanism);
+        let offered = self.config.sasl_server_mechanisms.contains(&init.mechanism);
         let code = if offered { outcome::OK } else { outcome::AUTH };
         frame::write_sasl(
             &mut self.output,
@@ -250,7 +246,7 @@ impl Connection {
             ));
         }
         match p {
-            Performative::Open(o) => self.on_open(o),
+            Performative::Open(o) => self.on_open(*o),
             Performative::Close(c) => {
                 let by_peer = !self.close_sent;
                 if !self.close_sent {
@@ -264,9 +260,9 @@ impl Connection {
                 });
                 Ok(())
             }
-            Performative::Begin(b) => self.on_begin(channel, b),
+            Performative::Begin(b) => self.on_begin(channel, *b),
             Performative::End(e) => self.on_end(channel, e),
-            Performative::Attach(a) => self.on_attach(channel, a),
+            Performative::Attach(a) => self.on_attach(channel, *a),
             Performative::Detach(d) => self.on_detach(channel, d),
             Performative::Flow(f) => self.on_flow(channel, f),
             Performative::Transfer(t) => self.on_transfer(channel, t, payload),

@@ -423,7 +423,7 @@ fn close_during_transfer() {
         .close(Some(AmqpError::new(condition::CONNECTION_FORCED, "bye")));
     // The rest of the transfer never arrives: only the close does.
     let close = p.client.transmit_buffer().split();
-    let mut rest = bytes::BytesMut::from(&out[out.len() / 2..]);
+    let mut rest = BytesMut::from(&out[out.len() / 2..]);
     // Feed frames after cutting at a frame boundary is not possible here, so drop the rest
     // and send the close frame alone after the partial frame is completed by garbage-free
     // bytes: we simulate the peer aborting by closing the connection at frame level.
@@ -464,7 +464,7 @@ fn oversize_frame_is_refused_early() {
     let err = p.server.handle_input(p.now).unwrap_err();
     assert!(matches!(
         err,
-        ConnectionError::Frame(crate::frame::FrameError::TooLarge { .. })
+        ConnectionError::Frame(frame::FrameError::TooLarge { .. })
     ));
     p.pump();
     assert!(p.client_events.iter().any(|e| matches!(e,

@@ -22,9 +22,11 @@ use crate::descriptors as d;
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
 pub enum Performative {
-    Open(Open),
-    Begin(Begin),
-    Attach(Attach),
+    // The rare, large performatives are boxed so that the hot ones (transfer, flow,
+    // disposition) move cheaply.
+    Open(Box<Open>),
+    Begin(Box<Begin>),
+    Attach(Box<Attach>),
     Flow(Flow),
     Transfer(Transfer),
     Disposition(Disposition),
@@ -84,9 +86,9 @@ impl Decode for Performative {
             };
         }
         Ok(match n {
-            d::OPEN => Self::Open(fields!(Open)),
-            d::BEGIN => Self::Begin(fields!(Begin)),
-            d::ATTACH => Self::Attach(fields!(Attach)),
+            d::OPEN => Self::Open(Box::new(fields!(Open))),
+            d::BEGIN => Self::Begin(Box::new(fields!(Begin))),
+            d::ATTACH => Self::Attach(Box::new(fields!(Attach))),
             d::FLOW => Self::Flow(fields!(Flow)),
             d::TRANSFER => Self::Transfer(fields!(Transfer)),
             d::DISPOSITION => Self::Disposition(fields!(Disposition)),
@@ -107,7 +109,7 @@ macro_rules! from_perf {
     ($($t:ident),*) => {$(
         impl From<$t> for Performative {
             fn from(p: $t) -> Self {
-                Self::$t(p)
+                Self::$t(p.into())
             }
         }
     )*};

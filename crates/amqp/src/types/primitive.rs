@@ -380,7 +380,7 @@ impl Decode for Vec<Symbol> {
             code::ARRAY8 | code::ARRAY32 => {
                 let (count, mut inner) = r.compound(c == code::ARRAY32, "array")?;
                 let elem = inner.u8()?;
-                let mut out = Vec::with_capacity(count.min(inner.remaining()));
+                let mut out = Self::with_capacity(count.min(inner.remaining()));
                 for _ in 0..count {
                     out.push(Symbol::decode_with(elem, &mut inner)?);
                 }

@@ -36,10 +36,10 @@ pub enum Value {
     Binary(Bytes),
     String(String),
     Symbol(Symbol),
-    List(Vec<Value>),
-    Map(Vec<(Value, Value)>),
+    List(Vec<Self>),
+    Map(Vec<(Self, Self)>),
     /// An array: every element has the same type (the first element's, on encode).
-    Array(Vec<Value>),
+    Array(Vec<Self>),
     Described(Box<Described>),
 }
 
@@ -388,7 +388,7 @@ impl<K: Decode, V: Decode> Decode for Vec<(K, V)> {
         if count % 2 != 0 {
             return Err(DecodeError::Malformed("map"));
         }
-        let mut out = Vec::with_capacity((count / 2).min(inner.remaining()));
+        let mut out = Self::with_capacity((count / 2).min(inner.remaining()));
         for _ in 0..count / 2 {
             let k = K::decode(&mut inner)?;
             let v = V::decode(&mut inner)?;
