@@ -19,7 +19,10 @@ const BODY: usize = 100;
 const BATCH: usize = 100;
 
 fn cpu_now() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
@@ -37,7 +40,10 @@ async fn measure<F: std::future::Future<Output = ()>>(events: u64, f: F) -> (f64
     f.await;
     let (wall, cpu) = (t0.elapsed(), cpu_now() - c0);
     eprintln!("  {events} events in {wall:?}");
-    (events as f64 / wall.as_secs_f64(), cpu.as_nanos() as f64 / events as f64)
+    (
+        events as f64 / wall.as_secs_f64(),
+        cpu.as_nanos() as f64 / events as f64,
+    )
 }
 
 fn event() -> Bytes {
@@ -69,7 +75,10 @@ async fn our_server(expect: u64, serve: u64) -> (u16, oneshot::Receiver<()>) {
         let mut done_tx = Some(done_tx);
         while let Some(link) = links.recv().await {
             if link.peer_role() == eventhubs_amqp::definitions::Role::Sender {
-                let mut rx = link.accept_receiver(LinkConfig::default().max_message_size(1 << 24), 5000).await.unwrap();
+                let mut rx = link
+                    .accept_receiver(LinkConfig::default().max_message_size(1 << 24), 5000)
+                    .await
+                    .unwrap();
                 let done = done_tx.take();
                 tokio::spawn(async move {
                     let mut n = 0u64;
@@ -79,14 +88,28 @@ async fn our_server(expect: u64, serve: u64) -> (u16, oneshot::Receiver<()>) {
                         let mut next = Some(rx.recv().await.unwrap());
                         let mut range: Option<(u32, u32)> = None;
                         while let Some(d) = next {
-                            n += if d.message_format == BATCH_MESSAGE_FORMAT { BATCH as u64 } else { 1 };
+                            n += if d.message_format == BATCH_MESSAGE_FORMAT {
+                                BATCH as u64
+                            } else {
+                                1
+                            };
                             if !d.settled {
                                 range = Some((range.map_or(d.delivery_id, |r| r.0), d.delivery_id));
                             }
-                            next = if n < expect { rx.try_recv().await.unwrap() } else { None };
+                            next = if n < expect {
+                                rx.try_recv().await.unwrap()
+                            } else {
+                                None
+                            };
                         }
                         if let Some((a, b)) = range {
-                            rx.settle(a, b, eventhubs_amqp::delivery_state::DeliveryState::Accepted).await.unwrap();
+                            rx.settle(
+                                a,
+                                b,
+                                eventhubs_amqp::delivery_state::DeliveryState::Accepted,
+                            )
+                            .await
+                            .unwrap();
                         }
                     }
                     if let Some(d) = done {
@@ -112,8 +135,12 @@ async fn our_server(expect: u64, serve: u64) -> (u16, oneshot::Receiver<()>) {
 }
 
 async fn our_client(port: u16) -> Connection {
-    let config = ConnectionConfig::client("bench-client").sasl(SaslClient::Anonymous).max_frame_size(256 * 1024);
-    Connection::connect_tcp(&format!("127.0.0.1:{port}"), config).await.unwrap()
+    let config = ConnectionConfig::client("bench-client")
+        .sasl(SaslClient::Anonymous)
+        .max_frame_size(256 * 1024);
+    Connection::connect_tcp(&format!("127.0.0.1:{port}"), config)
+        .await
+        .unwrap()
 }
 
 async fn ours_send(n: u64, settled: bool, batched: bool) -> (f64, f64) {
@@ -121,9 +148,20 @@ async fn ours_send(n: u64, settled: bool, batched: bool) -> (f64, f64) {
     let (port, done) = our_server(n, 0).await;
     let conn = our_client(port).await;
     let session = conn.begin().await.unwrap();
-    let mode = if settled { SenderSettleMode::Settled } else { SenderSettleMode::Unsettled };
-    let sender = session.attach_sender(LinkConfig::sender("bench", "q").snd_settle_mode(mode)).await.unwrap();
-    let (payload, format) = if batched { (batch(), BATCH_MESSAGE_FORMAT) } else { (event(), 0) };
+    let mode = if settled {
+        SenderSettleMode::Settled
+    } else {
+        SenderSettleMode::Unsettled
+    };
+    let sender = session
+        .attach_sender(LinkConfig::sender("bench", "q").snd_settle_mode(mode))
+        .await
+        .unwrap();
+    let (payload, format) = if batched {
+        (batch(), BATCH_MESSAGE_FORMAT)
+    } else {
+        (event(), 0)
+    };
     let window = if batched { 10 } else { 5000 };
     let r = measure(n, async {
         let mut inflight = VecDeque::new();
@@ -151,7 +189,10 @@ async fn ours_receive(n: u64) -> (f64, f64) {
     let (port, _done) = our_server(u64::MAX, n).await;
     let conn = our_client(port).await;
     let session = conn.begin().await.unwrap();
-    let mut rx = session.attach_receiver(LinkConfig::receiver("bench-r", "q"), 1000).await.unwrap();
+    let mut rx = session
+        .attach_receiver(LinkConfig::receiver("bench-r", "q"), 1000)
+        .await
+        .unwrap();
     let r = measure(n, async {
         for _ in 0..n {
             rx.recv().await.unwrap();
@@ -179,7 +220,10 @@ mod fe {
         tokio::spawn(async move {
             let (stream, _) = listener.accept().await.unwrap();
             stream.set_nodelay(true).unwrap();
-            let acceptor = ConnectionAcceptor::builder().container_id("fe-server").max_frame_size(256 * 1024u32).build();
+            let acceptor = ConnectionAcceptor::builder()
+                .container_id("fe-server")
+                .max_frame_size(256 * 1024u32)
+                .build();
             let mut conn = acceptor.accept(stream).await.unwrap();
             let mut session = SessionAcceptor::new().accept(&mut conn).await.unwrap();
             let links = LinkAcceptor::new();
@@ -207,8 +251,13 @@ mod fe {
                     LinkEndpoint::Sender(mut s) => {
                         tokio::spawn(async move {
                             for _ in 0..serve {
-                                let m = FeMessage::builder().data(Binary::from(vec![b'x'; BODY])).build();
-                                let sendable = fe2o3_amqp::link::delivery::Sendable::builder().message(m).settled(true).build();
+                                let m = FeMessage::builder()
+                                    .data(Binary::from(vec![b'x'; BODY]))
+                                    .build();
+                                let sendable = fe2o3_amqp::link::delivery::Sendable::builder()
+                                    .message(m)
+                                    .settled(true)
+                                    .build();
                                 if s.send(sendable).await.is_err() {
                                     return;
                                 }
@@ -221,10 +270,17 @@ mod fe {
         (port, done_rx)
     }
 
-    async fn client(port: u16) -> (fe2o3_amqp::connection::ConnectionHandle<()>, fe2o3_amqp::session::SessionHandle<()>) {
+    async fn client(
+        port: u16,
+    ) -> (
+        fe2o3_amqp::connection::ConnectionHandle<()>,
+        fe2o3_amqp::session::SessionHandle<()>,
+    ) {
         // Our own socket with TCP_NODELAY, exactly as our client uses, so both stacks get
         // the same transport.
-        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
         stream.set_nodelay(true).unwrap();
         let mut conn = fe2o3_amqp::Connection::builder()
             .container_id("fe-client")
@@ -243,7 +299,11 @@ mod fe {
             let data: Batch<Data> = (0..BATCH).map(|_| Data(Binary::from(e.clone()))).collect();
             FeMessage::builder().body(Body::Data(data)).build()
         } else {
-            FeMessage::builder().body(Body::Data(vec![Data(Binary::from(vec![b'x'; BODY]))].into())).build()
+            FeMessage::builder()
+                .body(Body::Data(
+                    vec![Data(Binary::from(vec![b'x'; BODY]))].into(),
+                ))
+                .build()
         }
     }
 
@@ -251,7 +311,11 @@ mod fe {
         let transfers = if batched { n / BATCH as u64 } else { n };
         let (port, done) = server(n, 0).await;
         let (mut conn, mut session) = client(port).await;
-        let mode = if settled { FeMode::Mixed } else { FeMode::Unsettled };
+        let mode = if settled {
+            FeMode::Mixed
+        } else {
+            FeMode::Unsettled
+        };
         let mut sender = fe2o3_amqp::Sender::builder()
             .name("bench")
             .target("q")
@@ -264,7 +328,10 @@ mod fe {
             let mut inflight = VecDeque::new();
             for _ in 0..transfers {
                 if settled {
-                    let sendable = fe2o3_amqp::link::delivery::Sendable::builder().message(message(batched)).settled(true).build();
+                    let sendable = fe2o3_amqp::link::delivery::Sendable::builder()
+                        .message(message(batched))
+                        .settled(true)
+                        .build();
                     sender.send(sendable).await.unwrap();
                 } else {
                     inflight.push_back(sender.send_batchable(message(batched)).await.unwrap());
@@ -314,7 +381,11 @@ mod fe {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let scale = if quick { 10 } else { 1 };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let single = 2_000_000 / scale;
         let fe_single = 200_000 / scale;

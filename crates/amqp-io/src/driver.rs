@@ -352,16 +352,15 @@ impl Driver {
                 state,
                 settled,
                 ..
-            }
-                if (settled || state.as_ref().is_some_and(DeliveryState::is_terminal)) => {
-                    if let Some(r) = self.outcomes.remove(&context) {
-                        let result = match state {
-                            Some(DeliveryState::Accepted) | None => Ok(DeliveryState::Accepted),
-                            Some(other) => Err(Error::NotAccepted(other)),
-                        };
-                        let _ = r.send(result);
-                    }
+            } if (settled || state.as_ref().is_some_and(DeliveryState::is_terminal)) => {
+                if let Some(r) = self.outcomes.remove(&context) {
+                    let result = match state {
+                        Some(DeliveryState::Accepted) | None => Ok(DeliveryState::Accepted),
+                        Some(other) => Err(Error::NotAccepted(other)),
+                    };
+                    let _ = r.send(result);
                 }
+            }
             Event::Closed { error, by_peer } => {
                 if let Some(tx) = self.opened.take() {
                     let _ = tx.send(Err(Error::ConnectionClosed(error.clone())));

@@ -286,7 +286,10 @@ fn message_round_trip_and_lazy_parse() {
 #[test]
 fn batch_size_accounting_is_exact() {
     let envelope = Message {
-        message_annotations: Some(vec![(Value::Symbol("x-opt-partition-key".into()), Value::from("k"))]),
+        message_annotations: Some(vec![(
+            Value::Symbol("x-opt-partition-key".into()),
+            Value::from("k"),
+        )]),
         ..Message::default()
     };
     let limit = 10_000;
