@@ -20,6 +20,9 @@ use crate::Error;
 /// Commands handled per wakeup before output is flushed: batches many small sends into one
 /// write without starving reads.
 const COMMANDS_PER_WAKEUP: usize = 512;
+/// Deliveries the engine may hold waiting for credit before the task stops taking
+/// commands: this is what makes `send_settled` wait when the peer grants no credit.
+const MAX_QUEUED: usize = 8192;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -121,7 +124,7 @@ impl Driver {
                     }
                     Err(e) => break Err(Error::Io(e)),
                 },
-                cmd = self.commands.recv(), if commands_open => match cmd {
+                cmd = self.commands.recv(), if commands_open && self.engine.queued_total() < MAX_QUEUED => match cmd {
                     Some(cmd) => {
                         self.command(cmd);
                         for _ in 1..COMMANDS_PER_WAKEUP {

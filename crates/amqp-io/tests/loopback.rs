@@ -84,3 +84,59 @@ async fn refused_attach_reports_condition() {
     assert_eq!(err.condition(), Some(condition::NOT_FOUND));
     let _ = Bytes::new();
 }
+
+/// A receiver that stops consuming stops its sender: with no credit, `send_settled` waits
+/// once the engine holds its bounded queue, and resumes, losing nothing, when the
+/// receiver consumes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backpressure_without_credit() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const TOTAL: usize = 20_000;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (rx_tx, rx_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        let (_conn, mut links) = accept(s, ConnectionConfig::server("srv")).await.unwrap();
+        let link = links.recv().await.unwrap();
+        let rx = link
+            .accept_receiver(LinkConfig::default(), 1)
+            .await
+            .unwrap();
+        let _ = rx_tx.send((rx, _conn));
+    });
+    let conn = Connection::connect_tcp(&addr, ConnectionConfig::client("c"))
+        .await
+        .unwrap();
+    let sender = conn
+        .begin()
+        .await
+        .unwrap()
+        .attach_sender(LinkConfig::sender("s", "q"))
+        .await
+        .unwrap();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let producer = tokio::spawn(async move {
+        for i in 0..TOTAL {
+            sender
+                .send_settled(common::message(i, 10), 0)
+                .await
+                .unwrap();
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let (mut rx, _server_conn) = rx_rx.await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let stalled_at = sent.load(Ordering::Relaxed);
+    assert!(
+        (8192..TOTAL).contains(&stalled_at),
+        "producer should stall, sent {stalled_at}"
+    );
+    for i in 0..TOTAL {
+        let d = rx.recv().await.unwrap();
+        assert_eq!(common::index_of(&d.payload), i);
+    }
+    producer.await.unwrap();
+}

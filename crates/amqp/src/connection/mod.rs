@@ -6,6 +6,40 @@
 //! drain [`Connection::poll_event`]; call [`Connection::handle_timeout`] at
 //! [`Connection::poll_timeout`]. It never reads a clock: every time-dependent call takes
 //! `now`, so tests can run two peers against each other with virtual time.
+//!
+//! ```
+//! use std::time::Instant;
+//! use eventhubs_amqp::connection::{Connection, ConnectionConfig, Event, LinkConfig};
+//!
+//! let now = Instant::now();
+//! let mut client = Connection::new(ConnectionConfig::client("client"), now);
+//! let mut server = Connection::new(ConnectionConfig::server("server"), now);
+//! // Move bytes both ways until both sides are quiet.
+//! let mut pump = |a: &mut Connection, b: &mut Connection| loop {
+//!     let (ab, ba) = (a.transmit_buffer().split(), b.transmit_buffer().split());
+//!     if ab.is_empty() && ba.is_empty() { break; }
+//!     b.read_buffer().extend_from_slice(&ab);
+//!     b.handle_input(now).unwrap();
+//!     a.read_buffer().extend_from_slice(&ba);
+//!     a.handle_input(now).unwrap();
+//! };
+//! pump(&mut client, &mut server);
+//! assert!(client.is_open() && server.is_open());
+//!
+//! let session = client.begin().unwrap();
+//! let link = client.attach(session, LinkConfig::sender("s", "queue")).unwrap();
+//! pump(&mut client, &mut server);
+//! let requested = std::iter::from_fn(|| server.poll_event())
+//!     .find_map(|e| match e { Event::LinkRequested { link, .. } => Some(link), _ => None })
+//!     .unwrap();
+//! server.accept_link(requested, LinkConfig::default()).unwrap();
+//! server.flow(requested, 10, false).unwrap();
+//! client.send(link, bytes::Bytes::from_static(b"\x00\x53\x75\xa0\x02hi"), 0, true, 0).unwrap();
+//! pump(&mut client, &mut server);
+//! let delivered = std::iter::from_fn(|| server.poll_event())
+//!     .any(|e| matches!(e, Event::Delivery { delivery, .. } if &delivery.payload[..] == b"\x00\x53\x75\xa0\x02hi"));
+//! assert!(delivered);
+//! ```
 
 mod config;
 mod error;
@@ -412,6 +446,11 @@ impl Connection {
     /// Deliveries queued on a sender link waiting for credit.
     pub fn queued(&self, link: LinkId) -> Option<usize> {
         self.links.get(&link).map(|l| l.queue.len())
+    }
+
+    /// Deliveries queued on all sender links, waiting for credit or session window.
+    pub fn queued_total(&self) -> usize {
+        self.links.values().map(|l| l.queue.len()).sum()
     }
 
     /// The largest message the peer accepts on a sender link (`u64::MAX` if unlimited).

@@ -346,8 +346,12 @@ fn range<V: Copy>(
 }
 
 fn remove_range<V>(map: &mut std::collections::BTreeMap<u32, V>, first: u32, last: u32) {
-    if first <= last && (last - first) as usize > map.len() {
-        map.retain(|k, _| *k < first || *k > last);
+    // A peer controls `first` and `last`: a wrapped range like 9..=0 spans four billion
+    // ids, so walk the map, not the range, whenever the range is the larger (found by
+    // fuzzing).
+    let span = last.wrapping_sub(first) as u64 + 1;
+    if span > map.len() as u64 {
+        map.retain(|k, _| k.wrapping_sub(first) as u64 >= span);
         return;
     }
     let mut id = first;
