@@ -7,7 +7,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use eventhubs_amqp::connection::{Connection as Engine, ConnectionConfig};
+use eventhubs_amqp::connection::{Connection as Engine, ConnectionConfig, LinkId};
 use eventhubs_amqp::definitions::AmqpError;
 use eventhubs_amqp::performatives::Open;
 
@@ -93,6 +93,19 @@ impl Connection {
     /// True once the connection task has ended.
     pub fn is_closed(&self) -> bool {
         self.commands.is_closed()
+    }
+
+    /// Closes a link and waits for the peer's detach.
+    pub(crate) async fn detach(&self, link: LinkId, error: Option<AmqpError>) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Detach {
+            link,
+            closed: true,
+            error,
+            reply: Some(tx),
+        };
+        self.request(cmd).await?;
+        rx.await.map_err(|_| Error::Closed)?
     }
 
     pub(crate) async fn request(&self, cmd: Command) -> Result<(), Error> {

@@ -119,17 +119,8 @@ impl Receiver {
         rx.await.map_err(|_| Error::Closed)?
     }
 
-    /// Detaches (closes) the link.
+    /// Detaches (closes) the link, optionally with an error, and waits for the peer.
     pub async fn close(&self, error: Option<AmqpError>) -> Result<(), Error> {
-        let (tx, rx) = oneshot::channel();
-        self.conn
-            .request(Command::Detach {
-                link: self.link,
-                closed: true,
-                error,
-                reply: Some(tx),
-            })
-            .await?;
-        rx.await.map_err(|_| Error::Closed)?
+        self.conn.detach(self.link, error).await
     }
 }

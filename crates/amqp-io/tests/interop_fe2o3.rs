@@ -15,8 +15,7 @@ use fe2o3_amqp::types::primitives::{Binary, Value as FeValue};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig};
-use eventhubs_amqp::definitions::SenderSettleMode;
+use eventhubs_amqp::connection::ConnectionConfig;
 use eventhubs_amqp_io::Connection;
 
 const N: usize = 10_000;
@@ -123,42 +122,7 @@ async fn our_client_against_fe2o3_acceptor() {
             .await
             .unwrap();
         let session = conn.begin().await.unwrap();
-        for (queue, settled) in [("settled", true), ("unsettled", false)] {
-            let mode = if settled {
-                SenderSettleMode::Settled
-            } else {
-                SenderSettleMode::Unsettled
-            };
-            let sender = session
-                .attach_sender(
-                    LinkConfig::sender(format!("s-{queue}"), queue).snd_settle_mode(mode),
-                )
-                .await
-                .unwrap();
-            let mut pending = Vec::new();
-            for i in 0..N {
-                let m = common::message(i, if i == N / 2 { 100_000 } else { 100 });
-                if settled {
-                    sender.send_settled(m, 0).await.unwrap();
-                } else {
-                    pending.push(sender.start_send(m, 0).await.unwrap());
-                }
-            }
-            for p in pending {
-                p.wait().await.unwrap();
-            }
-            let mut receiver = session
-                .attach_receiver(LinkConfig::receiver(format!("r-{queue}"), queue), 500)
-                .await
-                .unwrap();
-            for i in 0..N {
-                let d = receiver.recv().await.unwrap();
-                assert_eq!(common::index_of(&d.payload), i, "{queue}");
-                if !d.settled {
-                    receiver.accept(&d).await.unwrap();
-                }
-            }
-        }
+        common::round_trip(&session, N).await;
         conn.close(None).await.unwrap();
     };
     tokio::time::timeout(Duration::from_secs(240), work)

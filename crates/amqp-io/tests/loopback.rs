@@ -18,36 +18,7 @@ async fn ten_thousand_each_way() {
         .await
         .unwrap();
     let session = conn.begin().await.unwrap();
-    for (queue, settled) in [("settled", true), ("unsettled", false)] {
-        let sender = session
-            .attach_sender(LinkConfig::sender(format!("s-{queue}"), queue))
-            .await
-            .unwrap();
-        let mut pending = Vec::new();
-        for i in 0..N {
-            let size = if i == N / 2 { 100_000 } else { 100 };
-            let m = common::message(i, size);
-            if settled {
-                sender.send_settled(m, 0).await.unwrap();
-            } else {
-                pending.push(sender.start_send(m, 0).await.unwrap());
-            }
-        }
-        for p in pending {
-            p.wait().await.unwrap();
-        }
-        let mut receiver = session
-            .attach_receiver(LinkConfig::receiver(format!("r-{queue}"), queue), 500)
-            .await
-            .unwrap();
-        for i in 0..N {
-            let d = receiver.recv().await.unwrap();
-            assert_eq!(common::index_of(&d.payload), i);
-            if i == N / 2 {
-                assert!(d.payload.len() > 100_000);
-            }
-        }
-    }
+    common::round_trip(&session, N).await;
     conn.close(None).await.unwrap();
 }
 

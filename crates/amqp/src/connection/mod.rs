@@ -301,17 +301,7 @@ impl Connection {
         link_id: LinkId,
         config: LinkConfig,
     ) -> Result<(), ConnectionError> {
-        let link = self
-            .links
-            .get(&link_id)
-            .ok_or(ConnectionError::Unknown("link"))?;
-        if link.state != LinkState::AttachReceived {
-            return Err(ConnectionError::InvalidState(
-                "link is not awaiting an answer",
-            ));
-        }
-        let session = link.session;
-        let handle = self.take_handle(session, link_id)?;
+        let (session, handle) = self.answer_handle(link_id)?;
         let mut config = config;
         let link = self
             .links
@@ -348,17 +338,7 @@ impl Connection {
         link_id: LinkId,
         error: AmqpError,
     ) -> Result<(), ConnectionError> {
-        let link = self
-            .links
-            .get(&link_id)
-            .ok_or(ConnectionError::Unknown("link"))?;
-        if link.state != LinkState::AttachReceived {
-            return Err(ConnectionError::InvalidState(
-                "link is not awaiting an answer",
-            ));
-        }
-        let session = link.session;
-        let handle = self.take_handle(session, link_id)?;
+        let (session, handle) = self.answer_handle(link_id)?;
         let link = self
             .links
             .get_mut(&link_id)
@@ -482,6 +462,22 @@ impl Connection {
         } else {
             Ok(())
         }
+    }
+
+    /// Checks that a peer-attached link awaits our answer and gives it a local handle.
+    fn answer_handle(&mut self, link_id: LinkId) -> Result<(SessionId, u32), ConnectionError> {
+        let link = self
+            .links
+            .get(&link_id)
+            .ok_or(ConnectionError::Unknown("link"))?;
+        if link.state != LinkState::AttachReceived {
+            return Err(ConnectionError::InvalidState(
+                "link is not awaiting an answer",
+            ));
+        }
+        let session = link.session;
+        let handle = self.take_handle(session, link_id)?;
+        Ok((session, handle))
     }
 
     fn new_link_id(&mut self) -> LinkId {
