@@ -1,0 +1,21 @@
+//! `eventhubs-protocol`: the Event Hubs conventions on top of AMQP 1.0 that the client and
+//! the emulator share, so that they cannot disagree: if one changes, both change.
+//!
+//! # Layout
+//! - [`address`]: entity addresses in every SDK's form.
+//! - [`connection_string`]: connection strings.
+//! - [`constants`]: annotation, property and request-key names.
+//! - [`hash`]: partition-key hashing (lookup3, PROTOCOL.md §8).
+//! - [`sas`]: SAS token signing, parsing and verification.
+//! - [`selector`]: the start-position selector filter.
+//! - [`url`]: percent-encoding as the SDKs do it.
+
+#![deny(missing_docs)]
+
+pub mod address;
+pub mod connection_string;
+pub mod constants;
+pub mod hash;
+pub mod sas;
+pub mod selector;
+pub mod url;
