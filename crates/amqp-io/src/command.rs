@@ -59,4 +59,6 @@ pub(crate) enum Command {
     },
     Close(Option<AmqpError>, Reply<()>),
     MaxMessageSize(LinkId, oneshot::Sender<Option<u64>>),
+    /// Publish a sender link's usable credit (credit minus queued) on this channel.
+    WatchCredit(LinkId, tokio::sync::watch::Sender<u32>),
 }

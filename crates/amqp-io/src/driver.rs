@@ -50,6 +50,7 @@ pub(crate) struct Driver {
     detaches: HashMap<LinkId, Reply<()>>,
     close_reply: Option<Reply<()>>,
     next_context: u64,
+    credit_watches: HashMap<LinkId, tokio::sync::watch::Sender<u32>>,
 }
 
 impl Driver {
@@ -74,6 +75,7 @@ impl Driver {
             detaches: HashMap::new(),
             close_reply: None,
             next_context: 0,
+            credit_watches: HashMap::new(),
         }
     }
 
@@ -85,6 +87,7 @@ impl Driver {
         let mut commands_open = true;
         let exit: Result<(), Error> = loop {
             self.dispatch_events();
+            self.publish_credit();
             let out = self.engine.transmit_buffer();
             if !out.is_empty() {
                 if write_buf.is_empty() {
@@ -266,6 +269,21 @@ impl Driver {
             Command::MaxMessageSize(link, reply) => {
                 let _ = reply.send(self.engine.max_message_size(link));
             }
+            Command::WatchCredit(link, tx) => {
+                self.credit_watches.insert(link, tx);
+            }
+        }
+    }
+
+    /// Tells credit watchers how many more deliveries each sender link can take now.
+    fn publish_credit(&mut self) {
+        for (link, tx) in &self.credit_watches {
+            let usable = self
+                .engine
+                .credit(*link)
+                .unwrap_or(0)
+                .saturating_sub(self.engine.queued(*link).unwrap_or(0) as u32);
+            tx.send_if_modified(|v| std::mem::replace(v, usable) != usable);
         }
     }
 
@@ -325,6 +343,7 @@ impl Driver {
                 }
             }
             Event::LinkDetached { link, error, .. } => {
+                self.credit_watches.remove(&link);
                 if let Some((reply, _)) = self.attaches.remove(&link) {
                     let _ = reply.send(Err(Error::LinkDetached(error.clone())));
                 }
@@ -381,6 +400,7 @@ impl Driver {
     }
 
     fn fail_links(&mut self, err: impl Fn() -> Error) {
+        self.credit_watches.clear();
         for (_, r) in self.begins.drain() {
             let _ = r.send(Err(err()));
         }

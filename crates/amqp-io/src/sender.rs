@@ -1,7 +1,7 @@
 //! The `Sender` handle: sends messages pre-settled or unsettled, many in flight.
 
 use bytes::Bytes;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use eventhubs_amqp::codec::Encode;
 use eventhubs_amqp::connection::LinkId;
@@ -20,6 +20,7 @@ pub struct Sender {
     conn: Connection,
     max_message_size: u64,
     remote_attach: std::sync::Arc<Attach>,
+    credit: watch::Receiver<u32>,
 }
 
 /// The outcome of an unsettled delivery that was already handed to the connection.
@@ -42,21 +43,36 @@ impl Sender {
         let (tx, rx) = oneshot::channel();
         conn.request(Command::MaxMessageSize(link, tx)).await?;
         let max_message_size = rx.await.map_err(|_| Error::Closed)?.unwrap_or(u64::MAX);
+        Self::watching(link, conn, max_message_size, attach.clone()).await
+    }
+
+    pub(crate) async fn watching(
+        link: LinkId,
+        conn: Connection,
+        max_message_size: u64,
+        attach: Attach,
+    ) -> Result<Self, Error> {
+        let (tx, credit) = watch::channel(0);
+        conn.request(Command::WatchCredit(link, tx)).await?;
         Ok(Self {
             link,
             conn,
             max_message_size,
-            remote_attach: std::sync::Arc::new(attach.clone()),
+            remote_attach: std::sync::Arc::new(attach),
+            credit,
         })
     }
 
-    pub(crate) fn from_accepted(link: LinkId, conn: Connection, attach: Attach) -> Self {
-        Self {
-            link,
-            conn,
-            max_message_size: u64::MAX,
-            remote_attach: std::sync::Arc::new(attach),
-        }
+    /// Waits until the peer has granted credit that queued deliveries have not used yet,
+    /// and returns how much. A server that feeds a receiver from a log uses this to send
+    /// only what the receiver asked for. `Err` once the link is detached.
+    pub async fn wait_for_credit(&self) -> Result<u32, Error> {
+        let mut rx = self.credit.clone();
+        let credit = rx
+            .wait_for(|c| *c > 0)
+            .await
+            .map_err(|_| Error::LinkDetached(None))?;
+        Ok(*credit)
     }
 
     /// The largest message the peer accepts on this link (`u64::MAX` when unlimited).

@@ -56,6 +56,11 @@ impl IncomingLink {
         &self.attach
     }
 
+    /// The session the link was attached on.
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
     /// The peer's role: `Role::Sender` means we will receive.
     pub fn peer_role(&self) -> Role {
         self.attach.role
@@ -90,11 +95,7 @@ impl IncomingLink {
             ));
         }
         self.answer(config, None).await?;
-        Ok(Sender::from_accepted(
-            self.link,
-            self.connection(),
-            *self.attach,
-        ))
+        Sender::attached(self.link, self.connection(), &self.attach).await
     }
 
     /// Accepts a link on which the peer sends: we get a [`Receiver`] with `prefetch` credit.

@@ -115,6 +115,22 @@ pub(crate) struct Partial {
     pub(crate) format: u32,
     pub(crate) settled: bool,
     pub(crate) data: BytesMut,
+    /// Bytes received so far (data stops growing once the limit is passed).
+    pub(crate) size: usize,
+}
+
+impl Partial {
+    /// Placeholder for an abort that arrives with no delivery in progress.
+    pub(crate) fn aborted() -> Self {
+        Self {
+            delivery_id: 0,
+            tag: Bytes::new(),
+            format: 0,
+            settled: true,
+            data: BytesMut::new(),
+            size: 0,
+        }
+    }
 }
 
 #[derive(Debug)]

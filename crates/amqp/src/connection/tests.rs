@@ -566,3 +566,58 @@ fn wrapped_disposition_range() {
     p.pump();
     assert!(p.client.is_open());
 }
+
+/// A delivery over the receiving link's max-message-size is rejected with
+/// `amqp:link:message-size-exceeded` (as the service does) and the connection stays up;
+/// single- and multi-frame deliveries alike.
+#[test]
+fn oversize_delivery_is_rejected_not_fatal() {
+    use crate::performatives::Transfer;
+    let server = ConnectionConfig::server("s").max_frame_size(512);
+    let mut p = Pair::new(ConnectionConfig::client("c"), server);
+    let s = p.client.begin().unwrap();
+    let _c = p.client.attach(s, LinkConfig::sender("snd", "q")).unwrap();
+    p.pump();
+    let req = p.take_request();
+    p.server
+        .accept_link(req, LinkConfig::default().max_message_size(300))
+        .unwrap();
+    p.server.flow(req, 10, false).unwrap();
+    p.pump();
+    // Hand-written transfers that ignore the advertised limit: 400 bytes in one frame,
+    // then 900 bytes over three frames.
+    let mut raw = bytes::BytesMut::new();
+    let t = |id: Option<u32>, more: bool| Transfer {
+        handle: 0,
+        delivery_id: id,
+        delivery_tag: id.map(|i| Bytes::from(vec![i as u8])),
+        message_format: Some(0),
+        settled: Some(false),
+        more,
+        ..Transfer::default()
+    };
+    crate::frame::write_amqp(&mut raw, 0, &t(Some(0), false), &[1u8; 400]);
+    crate::frame::write_amqp(&mut raw, 0, &t(Some(1), true), &[2u8; 300]);
+    crate::frame::write_amqp(&mut raw, 0, &t(None, true), &[2u8; 300]);
+    crate::frame::write_amqp(&mut raw, 0, &t(None, false), &[2u8; 300]);
+    p.server.read_buffer().extend_from_slice(&raw);
+    p.server.handle_input(p.now).unwrap();
+    assert!(p.server_deliveries().is_empty());
+    let mut out = p.server.transmit_buffer().split();
+    let mut rejected = Vec::new();
+    while let Some(f) = crate::frame::parse(&mut out, u32::MAX).unwrap() {
+        if let crate::frame::FrameBody::Amqp {
+            performative: crate::performatives::Performative::Disposition(d),
+            ..
+        } = f.body
+        {
+            if let Some(DeliveryState::Rejected(Some(e))) = d.state {
+                assert_eq!(e.condition.as_str(), condition::MESSAGE_SIZE_EXCEEDED);
+                assert!(d.settled);
+                rejected.push(d.first);
+            }
+        }
+    }
+    assert_eq!(rejected, vec![0, 1]);
+    assert!(p.server.is_open());
+}

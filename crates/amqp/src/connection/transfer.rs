@@ -184,8 +184,11 @@ impl Connection {
                 "transfer on a link where we are the sender",
             ));
         }
-        let complete = match link.partial.take() {
-            None if t.aborted => None,
+        let max = link.max_message_size;
+        let too_big = |size: usize| max != 0 && size as u64 > max;
+        let mut p = match link.partial.take() {
+            Some(p) => p,
+            None if t.aborted => Partial::aborted(),
             None => {
                 let delivery_id = t.delivery_id.ok_or_else(|| {
                     violation(
@@ -193,63 +196,75 @@ impl Connection {
                         "first transfer of a delivery without delivery-id",
                     )
                 })?;
-                let tag = t.delivery_tag.unwrap_or_default();
-                let format = t.message_format.unwrap_or(0);
-                let settled = t.settled.unwrap_or(false);
-                if t.more {
-                    check_size(payload.len() as u64, link.max_message_size)?;
-                    let mut data = BytesMut::with_capacity(payload.len() * 2);
-                    data.extend_from_slice(&payload);
-                    link.partial = Some(Partial {
-                        delivery_id,
-                        tag,
-                        format,
-                        settled,
-                        data,
-                    });
-                    None
-                } else {
-                    check_size(payload.len() as u64, link.max_message_size)?;
-                    Some(Delivery {
-                        delivery_id,
-                        tag,
-                        message_format: format,
-                        settled,
-                        payload,
-                    })
-                }
-            }
-            Some(_) if t.aborted => None,
-            Some(mut p) => {
-                check_size((p.data.len() + payload.len()) as u64, link.max_message_size)?;
-                p.data.extend_from_slice(&payload);
-                if t.settled == Some(true) {
-                    p.settled = true;
-                }
-                if t.more {
-                    link.partial = Some(p);
-                    None
-                } else {
-                    Some(Delivery {
-                        delivery_id: p.delivery_id,
-                        tag: p.tag,
-                        message_format: p.format,
-                        settled: p.settled,
-                        payload: p.data.freeze(),
-                    })
+                Partial {
+                    delivery_id,
+                    tag: t.delivery_tag.clone().unwrap_or_default(),
+                    format: t.message_format.unwrap_or(0),
+                    settled: t.settled.unwrap_or(false),
+                    data: BytesMut::new(),
+                    size: 0,
                 }
             }
         };
-        if let Some(d) = complete {
+        let complete = if t.aborted {
+            None
+        } else if !t.more && p.size == 0 {
+            // A whole delivery in one frame stays a zero-copy slice of the read buffer.
+            p.size = payload.len();
+            Some((p, payload))
+        } else {
+            p.size += payload.len();
+            if too_big(p.size) {
+                // Keep counting, stop buffering: the delivery will be rejected.
+                p.data = BytesMut::new();
+            } else {
+                p.data.extend_from_slice(&payload);
+            }
+            p.settled |= t.settled == Some(true);
+            if t.more {
+                link.partial = Some(p);
+                None
+            } else {
+                let data = std::mem::take(&mut p.data).freeze();
+                Some((p, data))
+            }
+        };
+        if let Some((p, payload)) = complete {
             link.credit = link.credit.saturating_sub(1);
             link.delivery_count = link.delivery_count.wrapping_add(1);
-            if !d.settled {
-                s.unsettled_in.insert(d.delivery_id, id);
+            if too_big(p.size) {
+                // "amqp:link:message-size-exceeded" as a rejected outcome, like the service;
+                // the connection and link stay up.
+                tracing::debug!(size = p.size, max, "rejecting oversize delivery");
+                if !p.settled {
+                    let error = crate::definitions::AmqpError::new(
+                        condition::MESSAGE_SIZE_EXCEEDED,
+                        format!("The received message (delivery-id:{}, size:{} bytes) exceeds the limit ({max} bytes) currently allowed on the link.", p.delivery_id, p.size),
+                    );
+                    let d = Disposition {
+                        role: Role::Receiver,
+                        first: p.delivery_id,
+                        last: Some(p.delivery_id),
+                        settled: true,
+                        state: Some(DeliveryState::Rejected(Some(error))),
+                        batchable: false,
+                    };
+                    self.write(local, &d);
+                }
+            } else {
+                if !p.settled {
+                    s.unsettled_in.insert(p.delivery_id, id);
+                }
+                let delivery = Delivery {
+                    delivery_id: p.delivery_id,
+                    tag: p.tag,
+                    message_format: p.format,
+                    settled: p.settled,
+                    payload,
+                };
+                self.events
+                    .push_back(Event::Delivery { link: id, delivery });
             }
-            self.events.push_back(Event::Delivery {
-                link: id,
-                delivery: d,
-            });
         }
         if reopen {
             self.write_session_flow(local);
@@ -317,16 +332,6 @@ impl Connection {
         }
         Ok(())
     }
-}
-
-fn check_size(size: u64, max: u64) -> Result<(), ConnectionError> {
-    if max != 0 && size > max {
-        return Err(violation(
-            condition::MESSAGE_SIZE_EXCEEDED,
-            format!("message of {size}+ bytes exceeds max-message-size {max}"),
-        ));
-    }
-    Ok(())
 }
 
 /// Entries of a delivery-id keyed map within `first..=last` (serial-number wrap aware).
