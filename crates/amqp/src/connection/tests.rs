@@ -586,7 +586,7 @@ fn oversize_delivery_is_rejected_not_fatal() {
     p.pump();
     // Hand-written transfers that ignore the advertised limit: 400 bytes in one frame,
     // then 900 bytes over three frames.
-    let mut raw = bytes::BytesMut::new();
+    let mut raw = BytesMut::new();
     let t = |id: Option<u32>, more: bool| Transfer {
         handle: 0,
         delivery_id: id,
@@ -596,17 +596,17 @@ fn oversize_delivery_is_rejected_not_fatal() {
         more,
         ..Transfer::default()
     };
-    crate::frame::write_amqp(&mut raw, 0, &t(Some(0), false), &[1u8; 400]);
-    crate::frame::write_amqp(&mut raw, 0, &t(Some(1), true), &[2u8; 300]);
-    crate::frame::write_amqp(&mut raw, 0, &t(None, true), &[2u8; 300]);
-    crate::frame::write_amqp(&mut raw, 0, &t(None, false), &[2u8; 300]);
+    frame::write_amqp(&mut raw, 0, &t(Some(0), false), &[1u8; 400]);
+    frame::write_amqp(&mut raw, 0, &t(Some(1), true), &[2u8; 300]);
+    frame::write_amqp(&mut raw, 0, &t(None, true), &[2u8; 300]);
+    frame::write_amqp(&mut raw, 0, &t(None, false), &[2u8; 300]);
     p.server.read_buffer().extend_from_slice(&raw);
     p.server.handle_input(p.now).unwrap();
     assert!(p.server_deliveries().is_empty());
     let mut out = p.server.transmit_buffer().split();
     let mut rejected = Vec::new();
-    while let Some(f) = crate::frame::parse(&mut out, u32::MAX).unwrap() {
-        if let crate::frame::FrameBody::Amqp {
+    while let Some(f) = frame::parse(&mut out, u32::MAX).unwrap() {
+        if let frame::FrameBody::Amqp {
             performative: crate::performatives::Performative::Disposition(d),
             ..
         } = f.body
