@@ -15,15 +15,19 @@ pub struct RawMessage {
     bytes: Bytes,
     /// (descriptor code, start of the section value, end) for each section in order.
     sections: Vec<(u64, usize, usize)>,
+    /// Where each section starts (its `0x00` constructor), parallel to `sections`.
+    starts: Vec<usize>,
 }
 
 impl RawMessage {
     /// Indexes the sections of `bytes` (validating their framing, not their contents).
     pub fn parse(bytes: Bytes) -> Result<Self, DecodeError> {
         let mut sections = Vec::with_capacity(4);
+        let mut starts = Vec::with_capacity(4);
         {
             let mut r = Reader::new(&bytes);
             while !r.is_empty() {
+                starts.push(r.position());
                 let c = r.u8()?;
                 if c != code::DESCRIBED {
                     return Err(unexpected("message section", c));
@@ -40,7 +44,11 @@ impl RawMessage {
                 sections.push((n, start, r.position()));
             }
         }
-        Ok(Self { bytes, sections })
+        Ok(Self {
+            bytes,
+            sections,
+            starts,
+        })
     }
 
     /// The whole encoded message.
@@ -90,12 +98,20 @@ impl RawMessage {
             .collect()
     }
 
+    /// Each section as (descriptor code, byte range of the whole section), in order.
+    pub fn section_ranges(&self) -> impl Iterator<Item = (u64, std::ops::Range<usize>)> + '_ {
+        self.sections
+            .iter()
+            .zip(&self.starts)
+            .map(|(&(code, _, end), &start)| (code, start..end))
+    }
+
     /// Byte offset where the body sections start (after header, annotations, properties).
     pub fn body_offset(&self) -> usize {
         self.sections
             .iter()
-            .find(|s| s.0 >= d::DATA)
-            .map_or(self.bytes.len(), |&(_, a, _)| a - 3)
+            .position(|s| s.0 >= d::DATA)
+            .map_or(self.bytes.len(), |i| self.starts[i])
     }
 
     /// Fully decodes the message.

@@ -1,0 +1,399 @@
+//! Emulator configuration: defaults, and the JSON file in the shape of Microsoft's
+//! emulator `Config.json` (`UserConfig.NamespaceConfig[].Entities[]`) plus our own options
+//! under `UserConfig.Emulator`.
+
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+/// One event hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubConfig {
+    /// Hub name.
+    pub name: String,
+    /// Number of partitions (1–32).
+    pub partition_count: usize,
+    /// Consumer groups; `$Default` is always present.
+    pub consumer_groups: Vec<String>,
+}
+
+impl HubConfig {
+    /// A hub with `partitions` partitions and only `$Default`.
+    pub fn new(name: impl Into<String>, partitions: usize) -> Self {
+        Self {
+            name: name.into(),
+            partition_count: partitions,
+            consumer_groups: vec!["$Default".into()],
+        }
+    }
+}
+
+/// How `jwt` put-tokens are treated (the emulator cannot validate Entra ID tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtPolicy {
+    /// Accept any JWT.
+    AcceptAll,
+    /// Refuse every JWT with 401.
+    Reject,
+}
+
+/// Retention limits of each partition log; whichever is hit first trims the oldest events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// Maximum age (default 1 hour, like Microsoft's emulator).
+    pub max_age: Duration,
+    /// Maximum number of events per partition (default 1,000,000).
+    pub max_events: usize,
+    /// Maximum stored bytes per partition (default 1 GiB).
+    pub max_bytes: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            max_age: Duration::from_secs(3600),
+            max_events: 1_000_000,
+            max_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Everything the emulator needs to run.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Namespace name (informational).
+    pub namespace: String,
+    /// Hubs.
+    pub hubs: Vec<HubConfig>,
+    /// SAS policies: name and key. Default `RootManageSharedAccessKey` / `SAS_KEY_VALUE`.
+    pub keys: Vec<(String, String)>,
+    /// JWT handling. Default accept-all.
+    pub jwt: JwtPolicy,
+    /// Link max-message-size in bytes. Default 1 MiB (use 256 KiB to mimic Basic tier).
+    pub max_message_size: u64,
+    /// Largest AMQP frame accepted. Default 65536, like the service.
+    pub max_frame_size: u32,
+    /// Concurrent connections allowed. Default 1000.
+    pub max_connections: usize,
+    /// Links per connection allowed. Default 1000.
+    pub max_links_per_connection: usize,
+    /// Retention of every partition.
+    pub retention: Retention,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Config")
+            .field("namespace", &self.namespace)
+            .field("hubs", &self.hubs)
+            .field("key_names", &keys)
+            .field("jwt", &self.jwt)
+            .field("max_message_size", &self.max_message_size)
+            .field("max_frame_size", &self.max_frame_size)
+            .field("max_connections", &self.max_connections)
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Default SAS policy name, as in Microsoft's emulator connection string.
+pub const DEFAULT_KEY_NAME: &str = "RootManageSharedAccessKey";
+/// Default SAS key, as in Microsoft's emulator connection string.
+pub const DEFAULT_KEY: &str = "SAS_KEY_VALUE";
+
+impl Default for Config {
+    /// One namespace with hub `eh1`: 4 partitions, consumer group `$Default`.
+    fn default() -> Self {
+        Self {
+            namespace: "emulatorNs1".into(),
+            hubs: vec![HubConfig::new("eh1", 4)],
+            keys: vec![(DEFAULT_KEY_NAME.into(), DEFAULT_KEY.into())],
+            jwt: JwtPolicy::AcceptAll,
+            max_message_size: 1024 * 1024,
+            max_frame_size: 65536,
+            max_connections: 1000,
+            max_links_per_connection: 1000,
+            retention: Retention::default(),
+        }
+    }
+}
+
+/// A configuration problem, naming the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration at {field}: {message}")]
+pub struct ConfigError {
+    /// JSON path of the field, e.g. `UserConfig.NamespaceConfig[0].Entities[1].PartitionCount`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Parses a configuration file's JSON text.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let root: Json =
+            serde_json::from_str(text).map_err(|e| err("$", format!("not valid JSON: {e}")))?;
+        let user = root
+            .get("UserConfig")
+            .ok_or_else(|| err("UserConfig", "missing"))?;
+        let namespaces = user
+            .get("NamespaceConfig")
+            .and_then(Json::as_array)
+            .ok_or_else(|| err("UserConfig.NamespaceConfig", "missing or not an array"))?;
+        if namespaces.len() != 1 {
+            return Err(err(
+                "UserConfig.NamespaceConfig",
+                "must hold exactly one namespace",
+            ));
+        }
+        let ns = &namespaces[0];
+        let ns_path = "UserConfig.NamespaceConfig[0]";
+        let mut config = Self::default();
+        if let Some(name) = ns.get("Name") {
+            config.namespace = name
+                .as_str()
+                .ok_or_else(|| err(format!("{ns_path}.Name"), "must be a string"))?
+                .to_owned();
+        }
+        let entities = ns
+            .get("Entities")
+            .and_then(Json::as_array)
+            .ok_or_else(|| err(format!("{ns_path}.Entities"), "missing or not an array"))?;
+        if entities.is_empty() || entities.len() > 10 {
+            return Err(err(
+                format!("{ns_path}.Entities"),
+                "must hold 1 to 10 event hubs",
+            ));
+        }
+        config.hubs = entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| parse_hub(e, &format!("{ns_path}.Entities[{i}]")))
+            .collect::<Result<_, _>>()?;
+        for (i, h) in config.hubs.iter().enumerate() {
+            if config.hubs[..i]
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(&h.name))
+            {
+                return Err(err(
+                    format!("{ns_path}.Entities[{i}].Name"),
+                    format!("duplicate event hub {:?}", h.name),
+                ));
+            }
+        }
+        if let Some(opts) = user.get("Emulator") {
+            apply_options(&mut config, opts, "UserConfig.Emulator")?;
+        }
+        Ok(config)
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/');
+    !name.is_empty()
+        && name.len() <= 256
+        && name.chars().all(ok_char)
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+fn parse_hub(e: &Json, path: &str) -> Result<HubConfig, ConfigError> {
+    let name = e
+        .get("Name")
+        .and_then(Json::as_str)
+        .ok_or_else(|| err(format!("{path}.Name"), "missing or not a string"))?;
+    if !valid_name(name) {
+        return Err(err(format!("{path}.Name"), format!("{name:?} is not a valid event hub name (letters, digits, '-', '_', '.', '/'; must start and end with a letter or digit)")));
+    }
+    let pc_path = format!("{path}.PartitionCount");
+    let partition_count = match e.get("PartitionCount") {
+        Some(Json::Number(n)) => n
+            .as_u64()
+            .ok_or_else(|| err(&pc_path, "must be a whole number"))?,
+        Some(Json::String(s)) => s
+            .trim()
+            .parse()
+            .map_err(|_| err(&pc_path, format!("{s:?} is not a whole number")))?,
+        Some(_) => return Err(err(&pc_path, "must be a number")),
+        None => return Err(err(&pc_path, "missing")),
+    };
+    if !(1..=32).contains(&partition_count) {
+        return Err(err(
+            &pc_path,
+            format!("{partition_count} is outside 1..=32"),
+        ));
+    }
+    let mut consumer_groups = vec!["$Default".to_owned()];
+    if let Some(cgs) = e.get("ConsumerGroups") {
+        let cgs = cgs
+            .as_array()
+            .ok_or_else(|| err(format!("{path}.ConsumerGroups"), "must be an array"))?;
+        if cgs.len() > 20 {
+            return Err(err(
+                format!("{path}.ConsumerGroups"),
+                "at most 20 consumer groups",
+            ));
+        }
+        for (i, cg) in cgs.iter().enumerate() {
+            let p = format!("{path}.ConsumerGroups[{i}].Name");
+            let name = cg
+                .get("Name")
+                .and_then(Json::as_str)
+                .ok_or_else(|| err(&p, "missing or not a string"))?;
+            if name.eq_ignore_ascii_case("$default") {
+                continue;
+            }
+            if !valid_name(name) {
+                return Err(err(
+                    &p,
+                    format!("{name:?} is not a valid consumer group name"),
+                ));
+            }
+            consumer_groups.push(name.to_owned());
+        }
+    }
+    Ok(HubConfig {
+        name: name.to_owned(),
+        partition_count: partition_count as usize,
+        consumer_groups,
+    })
+}
+
+fn apply_options(config: &mut Config, o: &Json, path: &str) -> Result<(), ConfigError> {
+    let num = |key: &str| -> Result<Option<u64>, ConfigError> {
+        match o.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| err(format!("{path}.{key}"), "must be a whole number")),
+        }
+    };
+    if let Some(v) = num("MaxMessageSizeBytes")? {
+        config.max_message_size = v;
+    }
+    if let Some(v) = num("MaxFrameSizeBytes")? {
+        config.max_frame_size = u32::try_from(v).ok().filter(|v| *v >= 512).ok_or_else(|| {
+            err(
+                format!("{path}.MaxFrameSizeBytes"),
+                "must be 512..=4294967295",
+            )
+        })?;
+    }
+    if let Some(v) = num("MaxConnections")? {
+        config.max_connections = v as usize;
+    }
+    if let Some(v) = num("RetentionSeconds")? {
+        config.retention.max_age = Duration::from_secs(v);
+    }
+    if let Some(v) = num("RetentionMaxEvents")? {
+        config.retention.max_events = v as usize;
+    }
+    if let Some(v) = num("RetentionMaxBytes")? {
+        config.retention.max_bytes = v;
+    }
+    if let Some(jwt) = o.get("Jwt") {
+        config.jwt = match jwt.as_str() {
+            Some("AcceptAll") => JwtPolicy::AcceptAll,
+            Some("Reject") => JwtPolicy::Reject,
+            _ => {
+                return Err(err(
+                    format!("{path}.Jwt"),
+                    "must be \"AcceptAll\" or \"Reject\"",
+                ))
+            }
+        };
+    }
+    if let Some(keys) = o.get("Keys") {
+        let keys = keys
+            .as_array()
+            .ok_or_else(|| err(format!("{path}.Keys"), "must be an array"))?;
+        config.keys = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let name = k
+                    .get("Name")
+                    .and_then(Json::as_str)
+                    .ok_or_else(|| err(format!("{path}.Keys[{i}].Name"), "missing"))?;
+                let key = k
+                    .get("Key")
+                    .and_then(Json::as_str)
+                    .ok_or_else(|| err(format!("{path}.Keys[{i}].Key"), "missing"))?;
+                Ok((name.to_owned(), key.to_owned()))
+            })
+            .collect::<Result<_, ConfigError>>()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Microsoft's sample Config.json is accepted, with the string partition count form.
+    #[test]
+    fn microsoft_sample() {
+        let c = Config::from_json(
+            r#"{"UserConfig":{"NamespaceConfig":[{"Type":"EventHub","Name":"emulatorNs1","Entities":[
+                {"Name":"eh1","PartitionCount":"2","ConsumerGroups":[{"Name":"cg1"}]}]}],
+                "LoggingConfig":{"Type":"File"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.hubs,
+            vec![HubConfig {
+                name: "eh1".into(),
+                partition_count: 2,
+                consumer_groups: vec!["$Default".into(), "cg1".into()]
+            }]
+        );
+    }
+
+    /// Each invalid field is named in the error.
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            ("{", "$"),
+            (r#"{"UserConfig":{}}"#, "UserConfig.NamespaceConfig"),
+            (
+                r#"{"UserConfig":{"NamespaceConfig":[{"Entities":[{"Name":"eh1","PartitionCount":0}]}]}}"#,
+                "UserConfig.NamespaceConfig[0].Entities[0].PartitionCount",
+            ),
+            (
+                r#"{"UserConfig":{"NamespaceConfig":[{"Entities":[{"Name":"-x","PartitionCount":1}]}]}}"#,
+                "UserConfig.NamespaceConfig[0].Entities[0].Name",
+            ),
+            (
+                r#"{"UserConfig":{"NamespaceConfig":[{"Entities":[{"Name":"a","PartitionCount":"two"}]}]}}"#,
+                "UserConfig.NamespaceConfig[0].Entities[0].PartitionCount",
+            ),
+            (
+                r#"{"UserConfig":{"NamespaceConfig":[{"Entities":[{"Name":"a","PartitionCount":1},{"Name":"A","PartitionCount":1}]}]}}"#,
+                "UserConfig.NamespaceConfig[0].Entities[1].Name",
+            ),
+            (
+                r#"{"UserConfig":{"NamespaceConfig":[{"Entities":[{"Name":"a","PartitionCount":1}]}],"Emulator":{"Jwt":"maybe"}}}"#,
+                "UserConfig.Emulator.Jwt",
+            ),
+        ];
+        for (json, field) in cases {
+            assert_eq!(Config::from_json(json).unwrap_err().field, field, "{json}");
+        }
+    }
+
+    /// `Debug` lists key names but never keys.
+    #[test]
+    fn debug_redacts_keys() {
+        assert!(!format!("{:?}", Config::default()).contains(DEFAULT_KEY));
+    }
+}

@@ -1,0 +1,43 @@
+//! `eventhubs-emulator`: a local Azure Event Hubs-compatible server, as a library.
+//!
+//! It speaks AMQP 1.0 through the project's own engine and follows PROTOCOL.md: SASL
+//! (MSSBCBS, ANONYMOUS, PLAIN, EXTERNAL, or none), `$cbs` put-token with SAS validation,
+//! `$management` READ, ingest of single and batch messages with partition-key routing,
+//! delivery from any start position, epochs and receiver quotas.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+//! use eventhubs_emulator::{Config, Emulator};
+//! let emulator = Emulator::start(Config::default()).await?;
+//! println!("{}", emulator.connection_string(Some("eh1")));
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`config`]: configuration and the `Config.json` format.
+//! - [`server`]: `run(listener, config, shutdown)` and the in-process [`Emulator`].
+//! - `connection`: per-connection link dispatch; `requests`: `$cbs` and `$management`;
+//!   `ingest` and `delivery`: producer and consumer links; `epochs`: receiver ownership;
+//!   `auth`: token validation and grants.
+//! - [`namespace`], [`log`]: hubs, partitions and their event logs.
+//! - [`health`]: the `/health` endpoint.
+
+#![deny(missing_docs)]
+
+mod auth;
+mod clock;
+pub mod config;
+mod connection;
+mod delivery;
+mod epochs;
+pub mod health;
+mod ingest;
+pub mod log;
+pub mod namespace;
+mod requests;
+pub mod server;
+mod stamp;
+
+pub use config::{Config, ConfigError, HubConfig};
+pub use server::{connection_string, run, Emulator};

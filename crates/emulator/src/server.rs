@@ -1,0 +1,163 @@
+//! The accept loop: connection limit, graceful shutdown, and an in-process handle for
+//! tests and examples.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::connection::{self, Shared};
+use crate::epochs::Epochs;
+use crate::namespace::Namespace;
+
+/// How long shutdown waits for connections to close before abandoning them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves AMQP on `listener` until `shutdown` resolves, then closes every connection with
+/// `amqp:connection:forced` and returns.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let ns = Arc::new(Namespace::new(config));
+    run_with(listener, ns, shutdown).await
+}
+
+/// Like [`run`] with a namespace the caller keeps (to read counters, serve `/health`...).
+pub async fn run_with(
+    listener: TcpListener,
+    ns: Arc<Namespace>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let shared = Arc::new(Shared {
+        ns: ns.clone(),
+        epochs: Arc::new(Epochs::default()),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let limit = Arc::new(Semaphore::new(ns.config.max_connections));
+    let mut tasks = JoinSet::new();
+    tokio::pin!(shutdown);
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    backoff = Duration::from_millis(10);
+                    let Ok(permit) = limit.clone().try_acquire_owned() else {
+                        tracing::warn!(%peer, "connection limit reached; refusing connection");
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let (shared, stop) = (shared.clone(), stop_rx.clone());
+                    tasks.spawn(async move {
+                        tracing::debug!(%peer, "accepted");
+                        connection::serve(stream, shared, stop).await;
+                        drop(permit);
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.abort_all();
+    Ok(())
+}
+
+/// An emulator running in this process on `127.0.0.1:<free port>`; stops when dropped.
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    namespace: Arc<Namespace>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Emulator {
+    /// Starts an emulator with `config` on a free loopback port.
+    pub async fn start(config: Config) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let namespace = Arc::new(Namespace::new(config));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(run_with(listener, namespace.clone(), async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            addr,
+            namespace,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The namespace (hubs, partitions, counters).
+    pub fn namespace(&self) -> &Arc<Namespace> {
+        &self.namespace
+    }
+
+    /// A connection string for the first configured key, with `EntityPath` when given.
+    pub fn connection_string(&self, entity_path: Option<&str>) -> String {
+        connection_string(self.addr, &self.namespace.config, entity_path)
+    }
+
+    /// Stops accepting, closes connections and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The connection string clients use for an emulator at `addr`.
+pub fn connection_string(addr: SocketAddr, config: &Config, entity_path: Option<&str>) -> String {
+    let (name, key) = config
+        .keys
+        .first()
+        .map(|(n, k)| (n.as_str(), k.as_str()))
+        .unwrap_or(("", ""));
+    let host = if addr.ip().is_loopback() {
+        "localhost".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    let mut s = format!("Endpoint=sb://{host}:{};SharedAccessKeyName={name};SharedAccessKey={key};UseDevelopmentEmulator=true", addr.port());
+    if let Some(e) = entity_path {
+        s.push_str(";EntityPath=");
+        s.push_str(e);
+    }
+    s
+}
