@@ -68,8 +68,8 @@ pub(crate) fn validate(
                 "this emulator is configured to refuse JWT tokens".into(),
             )),
             JwtPolicy::AcceptAll => {
-                let expiry =
-                    expiration_ms.map_or(clock::now_secs() + 3600, |ms| (ms / 1000).max(0) as u64);
+                let expiry = expiration_ms
+                    .map_or_else(|| clock::now_secs() + 3600, |ms| (ms / 1000).max(0) as u64);
                 Ok((resource_path(audience), expiry))
             }
         },

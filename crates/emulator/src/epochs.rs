@@ -85,7 +85,9 @@ impl Epochs {
                 }
                 // An equal or higher epoch takes over: everyone else is disconnected.
                 for old in list.drain(..) {
-                    let old_epoch = old.epoch.map_or("nil".to_owned(), |x| x.to_string());
+                    let old_epoch = old
+                        .epoch
+                        .map_or_else(|| "nil".to_owned(), |x| x.to_string());
                     let msg = format!(
                         "New receiver '{name}' with higher epoch of '{e}' is created hence current receiver '{}' with epoch '{old_epoch}' is getting disconnected. If you are recreating the receiver, make sure a higher epoch is used.",
                         old.name

@@ -34,15 +34,9 @@ pub async fn serve(listener: TcpListener, ns: Arc<Namespace>) {
         let ns = ns.clone();
         tokio::spawn(async move {
             let mut buf = [0u8; 1024];
-            let n = match tokio::time::timeout(
-                std::time::Duration::from_secs(5),
-                stream.read(&mut buf),
-            )
-            .await
-            {
-                Ok(Ok(n)) => n,
-                _ => return,
-            };
+            let read =
+                tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buf));
+            let Ok(Ok(n)) = read.await else { return };
             let request = String::from_utf8_lossy(&buf[..n]);
             let (status, body) = if request.starts_with("GET /health ") {
                 ("200 OK", health_json(&ns))
