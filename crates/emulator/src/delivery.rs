@@ -51,13 +51,7 @@ pub(crate) async fn serve(ns: Arc<Namespace>, c: Consumer) {
     let mut tail = p.tail.subscribe();
     loop {
         let credit = tokio::select! {
-            err = &mut stolen => {
-                if let Ok(err) = err {
-                    tracing::info!(error = %err, "receiver disconnected by a newer one");
-                    let _ = sender.close(Some(err)).await;
-                }
-                return;
-            }
+            err = &mut stolen => return disconnect(&sender, err.ok()).await,
             c = sender.wait_for_credit() => match c {
                 Ok(c) => c,
                 Err(_) => return,
@@ -67,7 +61,7 @@ pub(crate) async fn serve(ns: Arc<Namespace>, c: Consumer) {
         let events = p.lock().read(next, credit as usize);
         if events.is_empty() {
             tokio::select! {
-                _ = &mut stolen => continue,
+                err = &mut stolen => return disconnect(&sender, err.ok()).await,
                 r = tail.changed() => if r.is_err() { return },
             }
             continue;
@@ -85,6 +79,14 @@ pub(crate) async fn serve(ns: Arc<Namespace>, c: Consumer) {
             p.events_out
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+    }
+}
+
+/// Detaches a stolen receiver with the registry's `amqp:link:stolen` error.
+async fn disconnect(sender: &Sender, error: Option<AmqpError>) {
+    if let Some(err) = error {
+        tracing::info!(error = %err, "receiver disconnected by a newer one");
+        let _ = sender.close(Some(err)).await;
     }
 }
 
