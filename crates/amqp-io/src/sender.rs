@@ -63,6 +63,12 @@ impl Sender {
         })
     }
 
+    /// Resolves when the link is detached or the connection is gone.
+    pub async fn closed(&self) {
+        let mut rx = self.credit.clone();
+        while rx.changed().await.is_ok() {}
+    }
+
     /// Waits until the peer has granted credit that queued deliveries have not used yet,
     /// and returns how much. A server that feeds a receiver from a log uses this to send
     /// only what the receiver asked for. `Err` once the link is detached.

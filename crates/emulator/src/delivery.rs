@@ -63,6 +63,8 @@ pub(crate) async fn serve(ns: Arc<Namespace>, c: Consumer) {
             tokio::select! {
                 err = &mut stolen => return disconnect(&sender, err.ok()).await,
                 r = tail.changed() => if r.is_err() { return },
+                // The client went away while nothing was arriving: free its place.
+                _ = sender.closed() => return,
             }
             continue;
         }

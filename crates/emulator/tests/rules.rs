@@ -257,3 +257,36 @@ async fn oversize_event_is_rejected() {
     assert!(err.to_string().contains("262144"), "{err}");
     sender.send_encoded(event("small", None), 0).await.unwrap();
 }
+
+/// Receivers whose connections close free their place in the 5-receiver quota, even
+/// when no event arrived while they were attached (regression: idle delivery tasks kept
+/// their registration).
+#[tokio::test]
+async fn closed_receivers_free_the_quota() {
+    let em = Emulator::start(Config::default()).await.unwrap();
+    for _ in 0..7 {
+        let (conn, session) = connect(&em).await;
+        assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+        let _rx = session
+            .attach_receiver(consumer("2", StartPosition::Latest, None), 10)
+            .await
+            .unwrap();
+        conn.close(None).await.unwrap();
+    }
+    let (_c, session) = connect(&em).await;
+    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(
+            session
+                .attach_receiver(consumer("2", StartPosition::Latest, None), 10)
+                .await
+                .unwrap(),
+        );
+    }
+    let err = session
+        .attach_receiver(consumer("2", StartPosition::Latest, None), 10)
+        .await
+        .unwrap_err();
+    assert_eq!(err.condition(), Some(condition::RESOURCE_LIMIT_EXCEEDED));
+}
