@@ -14,13 +14,15 @@ use eventhubs_amqp_io::Connection;
 const N: usize = 10_000;
 
 fn script(name: &str) -> std::path::PathBuf {
-    common::repo_root().join("interop/amqp").join(name)
+    eventhubs_test_support::repo_root()
+        .join("interop/amqp")
+        .join(name)
 }
 
 /// proton's client sends 2×10,000 messages to our server and receives them back intact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proton_client_against_our_server() {
-    let Some(python) = common::interop_python() else {
+    let Some(python) = eventhubs_test_support::interop_python() else {
         return;
     };
     let port =
@@ -49,7 +51,7 @@ async fn proton_client_against_our_server() {
 /// Our client sends 2×10,000 messages to a proton broker and receives them back intact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_against_proton_broker() {
-    let Some(python) = common::interop_python() else {
+    let Some(python) = eventhubs_test_support::interop_python() else {
         return;
     };
     let mut child = Command::new(python)

@@ -2,32 +2,9 @@
 //! freshly started `eh emulator`, one scenario script per test.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// In CI a missing peer fails; locally the test is skipped with the reason printed.
-fn python() -> Option<PathBuf> {
-    let py = repo_root().join(".venv/bin/python");
-    if py.exists() {
-        return Some(py);
-    }
-    let msg = format!(
-        "interop peer missing: {} (run scripts/setup-interop.sh)",
-        py.display()
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
-}
+use eventhubs_test_support::{interop_python as python, repo_root};
 
 /// Starts `eh emulator --port 0` and returns the child and its connection string.
 fn start_emulator() -> (std::process::Child, String) {

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -126,32 +125,6 @@ pub(crate) fn index_of(payload: &Bytes) -> usize {
     let data = m.data().unwrap();
     let text = std::str::from_utf8(data).unwrap();
     text.split(' ').nth(1).unwrap().parse().unwrap()
-}
-
-/// The repository root.
-pub(crate) fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// The interop virtualenv's python, or `None` (with the reason printed) when absent
-/// outside CI. In CI (`CI=true`) a missing peer fails the test.
-pub(crate) fn interop_python() -> Option<PathBuf> {
-    let py = repo_root().join(".venv/bin/python");
-    if py.exists() {
-        return Some(py);
-    }
-    let msg = format!(
-        "interop peer missing: {} (run scripts/setup-interop.sh)",
-        py.display()
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
 }
 
 /// Size of the one large message in each round trip: larger than any frame size the tests

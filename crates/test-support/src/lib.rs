@@ -1,0 +1,31 @@
+//! Helpers shared by the project's tests (never published): the repository root and the
+//! interop peers installed by `scripts/setup-interop.sh`.
+
+use std::path::PathBuf;
+
+/// The repository root (this crate lives in `crates/test-support`).
+pub fn repo_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    here.canonicalize().unwrap_or(here)
+}
+
+/// The interop virtualenv's Python. `None` (with the reason printed) when it is missing
+/// outside CI; with `CI=true` a missing peer fails the test instead of skipping it.
+///
+/// # Panics
+/// In CI, when the peer is missing.
+pub fn interop_python() -> Option<PathBuf> {
+    let py = repo_root().join(".venv/bin/python");
+    if py.exists() {
+        return Some(py);
+    }
+    let msg = format!(
+        "interop peer missing: {} (run scripts/setup-interop.sh)",
+        py.display()
+    );
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
