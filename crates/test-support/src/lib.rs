@@ -29,3 +29,28 @@ pub fn interop_python() -> Option<PathBuf> {
     eprintln!("SKIPPED: {msg}");
     None
 }
+
+/// The JS interop folder (`interop/js`) when its pinned packages are installed; same CI
+/// rule as [`interop_python`].
+///
+/// # Panics
+/// In CI, when the peer is missing.
+pub fn interop_js() -> Option<PathBuf> {
+    let dir = repo_root().join("interop/js");
+    let node_ok = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if node_ok && dir.join("node_modules/@azure/event-hubs").exists() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "interop peer missing: node or {}/node_modules (run scripts/setup-interop.sh)",
+        dir.display()
+    );
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}

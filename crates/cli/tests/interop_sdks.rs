@@ -1,4 +1,5 @@
-//! The official Python SDK (`azure-eventhub`, pinned in interop/requirements.txt) against a
+//! The official Python (`azure-eventhub`) and JS (`@azure/event-hubs`) SDKs, pinned in
+//! interop/, against a
 //! freshly started `eh emulator`, one scenario script per test.
 
 use std::io::{BufRead, BufReader};
@@ -54,4 +55,28 @@ fn python_sdk_smoke() {
 #[test]
 fn python_sdk_positions_and_auth() {
     run_script("positions.py");
+}
+
+/// The official JS SDK (`@azure/event-hubs` 6.0.4): properties, a keyed batch with
+/// application properties, a JSON body to a partition, all received from earliest.
+#[test]
+fn js_sdk_smoke() {
+    let Some(dir) = eventhubs_test_support::interop_js() else {
+        return;
+    };
+    let (mut emulator, cs) = start_emulator();
+    let out = Command::new("node")
+        .arg(dir.join("smoke.mjs"))
+        .arg(&cs)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.lines().any(|l| l == "ok"),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
