@@ -1,6 +1,5 @@
 //! The official Python (`azure-eventhub`) and JS (`@azure/event-hubs`) SDKs, pinned in
-//! interop/, against a
-//! freshly started `eh emulator`, one scenario script per test.
+//! interop/, against a freshly started `eh emulator`, one scenario script per test.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
