@@ -23,13 +23,14 @@ fn start_emulator() -> (std::process::Child, String) {
     (child, cs.trim().to_owned())
 }
 
-/// Runs `interop/python/<script>` against a fresh `eh emulator`; it must print `ok`.
-fn run_script(script: &str) {
-    let Some(python) = python() else { return };
+/// Runs `program args… <connection string>` against a fresh `eh emulator`; it must exit
+/// 0 and print a line `ok`.
+fn run_peer(program: &std::path::Path, args: &[std::path::PathBuf], dir: &std::path::Path) {
     let (mut emulator, cs) = start_emulator();
-    let out = Command::new(python)
-        .arg(repo_root().join("interop/python").join(script))
+    let out = Command::new(program)
+        .args(args)
         .arg(&cs)
+        .current_dir(dir)
         .output()
         .unwrap();
     let _ = emulator.kill();
@@ -40,6 +41,13 @@ fn run_script(script: &str) {
         "stdout: {stdout}\nstderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs `interop/python/<script>` with the pinned Python SDK.
+fn run_script(script: &str) {
+    let Some(python) = python() else { return };
+    let dir = repo_root().join("interop/python");
+    run_peer(&python, &[dir.join(script)], &dir);
 }
 
 /// Properties, a keyed batch and a partition event, received from earliest with bodies,
@@ -63,19 +71,5 @@ fn js_sdk_smoke() {
     let Some(dir) = eventhubs_test_support::interop_js() else {
         return;
     };
-    let (mut emulator, cs) = start_emulator();
-    let out = Command::new("node")
-        .arg(dir.join("smoke.mjs"))
-        .arg(&cs)
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    let _ = emulator.kill();
-    let _ = emulator.wait();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.lines().any(|l| l == "ok"),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_peer(std::path::Path::new("node"), &[dir.join("smoke.mjs")], &dir);
 }

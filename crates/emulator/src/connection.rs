@@ -277,11 +277,7 @@ async fn producer(
     partition: Option<&str>,
 ) {
     let ns = &shared.ns;
-    let Some(hub_index) = ns
-        .hubs
-        .iter()
-        .position(|h| h.name.eq_ignore_ascii_case(hub))
-    else {
+    let Some(hub_index) = ns.hub_index(hub) else {
         return refuse(
             link,
             condition::NOT_FOUND,
@@ -333,11 +329,7 @@ async fn consumer(
     partition: &str,
 ) {
     let ns = &shared.ns;
-    let Some(hub_index) = ns
-        .hubs
-        .iter()
-        .position(|h| h.name.eq_ignore_ascii_case(hub))
-    else {
+    let Some(hub_index) = ns.hub_index(hub) else {
         return refuse(
             link,
             condition::NOT_FOUND,

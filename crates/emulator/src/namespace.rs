@@ -106,6 +106,13 @@ impl Namespace {
 
     /// A hub by name (case-insensitive).
     pub fn hub(&self, name: &str) -> Option<&Hub> {
-        self.hubs.iter().find(|h| h.name.eq_ignore_ascii_case(name))
+        self.hub_index(name).map(|i| &self.hubs[i])
+    }
+
+    /// The index in [`Namespace::hubs`] of a hub by name (case-insensitive).
+    pub fn hub_index(&self, name: &str) -> Option<usize> {
+        self.hubs
+            .iter()
+            .position(|h| h.name.eq_ignore_ascii_case(name))
     }
 }
