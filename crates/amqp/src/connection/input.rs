@@ -6,7 +6,9 @@ use bytes::{Buf, BufMut};
 
 use super::link::{Link, LinkState};
 use super::session::{Session, SessionState};
-use super::{Connection, ConnectionError, Event, Phase, SessionId};
+use super::{
+    link_mut, session_mut, session_ref, Connection, ConnectionError, Event, Phase, SessionId,
+};
 use crate::definitions::{condition, AmqpError, Role};
 use crate::frame::{self, FrameBody, FrameError, ProtocolHeader};
 use crate::performatives::{Attach, Begin, Detach, End, Flow, Open, Performative};
@@ -330,10 +332,7 @@ impl Connection {
             }
         };
         self.remote_channels.insert(channel, local);
-        let s = self
-            .sessions
-            .get_mut(&local)
-            .ok_or(ConnectionError::Unknown("session"))?;
+        let s = session_mut(&mut self.sessions, &local)?;
         s.remote_channel = Some(channel);
         s.next_incoming_id = b.next_outgoing_id;
         s.remote_incoming_window = b.incoming_window;
@@ -389,10 +388,7 @@ impl Connection {
 
     fn on_attach(&mut self, channel: u16, a: Attach) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
-        let session = self
-            .sessions
-            .get(&local)
-            .ok_or(ConnectionError::Unknown("session"))?;
+        let session = session_ref(&self.sessions, &local)?;
         if session.remote_handles.contains_key(&a.handle) {
             return Err(violation(
                 condition::HANDLE_IN_USE,
@@ -407,15 +403,9 @@ impl Connection {
         });
         match ours {
             Some(id) => {
-                let s = self
-                    .sessions
-                    .get_mut(&local)
-                    .ok_or(ConnectionError::Unknown("session"))?;
+                let s = session_mut(&mut self.sessions, &local)?;
                 s.remote_handles.insert(a.handle, id);
-                let link = self
-                    .links
-                    .get_mut(&id)
-                    .ok_or(ConnectionError::Unknown("link"))?;
+                let link = link_mut(&mut self.links, &id)?;
                 link.remote_handle = Some(a.handle);
                 apply_remote_attach(link, &a);
                 let refused = match link.role {
@@ -452,10 +442,7 @@ impl Connection {
                 apply_remote_attach(&mut link, &a);
                 link.remote_terminus = Some((a.source.clone(), a.target.clone()));
                 self.links.insert(id, link);
-                let s = self
-                    .sessions
-                    .get_mut(&local)
-                    .ok_or(ConnectionError::Unknown("session"))?;
+                let s = session_mut(&mut self.sessions, &local)?;
                 s.remote_handles.insert(a.handle, id);
                 self.events.push_back(Event::LinkRequested {
                     link: id,
@@ -469,10 +456,7 @@ impl Connection {
 
     fn on_detach(&mut self, channel: u16, d: Detach) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
-        let s = self
-            .sessions
-            .get_mut(&local)
-            .ok_or(ConnectionError::Unknown("session"))?;
+        let s = session_mut(&mut self.sessions, &local)?;
         let Some(id) = s.remote_handles.remove(&d.handle) else {
             return Err(violation(
                 condition::UNATTACHED_HANDLE,
@@ -512,10 +496,7 @@ impl Connection {
 
     fn on_flow(&mut self, channel: u16, f: Flow) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
-        let s = self
-            .sessions
-            .get_mut(&local)
-            .ok_or(ConnectionError::Unknown("session"))?;
+        let s = session_mut(&mut self.sessions, &local)?;
         // remote-incoming-window = next-incoming-id(flow) + incoming-window(flow) - next-outgoing-id(ours)
         let nid = f.next_incoming_id.unwrap_or(0);
         s.remote_incoming_window = nid
@@ -534,10 +515,7 @@ impl Connection {
                 format!("flow on unattached handle {handle}"),
             ));
         };
-        let link = self
-            .links
-            .get_mut(&id)
-            .ok_or(ConnectionError::Unknown("link"))?;
+        let link = link_mut(&mut self.links, &id)?;
         match link.role {
             Role::Sender => {
                 // link-credit(snd) = delivery-count(rcv) + link-credit(rcv) - delivery-count(snd)
@@ -553,10 +531,7 @@ impl Connection {
                     drain: f.drain,
                 });
                 self.flush_session(local);
-                let link = self
-                    .links
-                    .get_mut(&id)
-                    .ok_or(ConnectionError::Unknown("link"))?;
+                let link = link_mut(&mut self.links, &id)?;
                 if link.drain && link.queue.is_empty() && link.credit > 0 {
                     // Drain: use up the credit by advancing the delivery count (part 2 §2.6.7).
                     link.delivery_count = link.delivery_count.wrapping_add(link.credit);

@@ -255,10 +255,7 @@ impl Connection {
         session: SessionId,
         error: Option<AmqpError>,
     ) -> Result<(), ConnectionError> {
-        let s = self
-            .sessions
-            .get_mut(&session.0)
-            .ok_or(ConnectionError::Unknown("session"))?;
+        let s = session_mut(&mut self.sessions, &session.0)?;
         if s.state == SessionState::EndSent {
             return Ok(());
         }
@@ -303,10 +300,7 @@ impl Connection {
     ) -> Result<(), ConnectionError> {
         let (session, handle) = self.answer_handle(link_id)?;
         let mut config = config;
-        let link = self
-            .links
-            .get_mut(&link_id)
-            .ok_or(ConnectionError::Unknown("link"))?;
+        let link = link_mut(&mut self.links, &link_id)?;
         config.role = link.role;
         config.name = link.name.clone();
         // Echo the peer's terminus unless the application supplied its own (PROTOCOL.md §9.5).
@@ -321,10 +315,7 @@ impl Connection {
             .unwrap_or(self.config.max_message_size);
         link.snd_settle_mode = config.snd_settle_mode;
         link.rcv_settle_mode = config.rcv_settle_mode;
-        let link = self
-            .links
-            .get(&link_id)
-            .ok_or(ConnectionError::Unknown("link"))?;
+        let link = link_ref(&self.links, &link_id)?;
         let attach = self.attach_frame(link, handle, config);
         self.write(session.0, &attach);
         self.flush_link(link_id);
@@ -339,10 +330,7 @@ impl Connection {
         error: AmqpError,
     ) -> Result<(), ConnectionError> {
         let (session, handle) = self.answer_handle(link_id)?;
-        let link = self
-            .links
-            .get_mut(&link_id)
-            .ok_or(ConnectionError::Unknown("link"))?;
+        let link = link_mut(&mut self.links, &link_id)?;
         link.handle = Some(handle);
         link.state = LinkState::DetachSent;
         let attach = Attach {
@@ -371,10 +359,7 @@ impl Connection {
         closed: bool,
         error: Option<AmqpError>,
     ) -> Result<(), ConnectionError> {
-        let link = self
-            .links
-            .get_mut(&link_id)
-            .ok_or(ConnectionError::Unknown("link"))?;
+        let link = link_mut(&mut self.links, &link_id)?;
         let Some(handle) = link.handle else {
             return Err(ConnectionError::InvalidState("link has no local handle"));
         };
@@ -401,10 +386,7 @@ impl Connection {
         credit: u32,
         drain: bool,
     ) -> Result<(), ConnectionError> {
-        let link = self
-            .links
-            .get_mut(&link_id)
-            .ok_or(ConnectionError::Unknown("link"))?;
+        let link = link_mut(&mut self.links, &link_id)?;
         if link.role != Role::Receiver {
             return Err(ConnectionError::InvalidState(
                 "flow credit is granted by receivers",
@@ -466,10 +448,7 @@ impl Connection {
 
     /// Checks that a peer-attached link awaits our answer and gives it a local handle.
     fn answer_handle(&mut self, link_id: LinkId) -> Result<(SessionId, u32), ConnectionError> {
-        let link = self
-            .links
-            .get(&link_id)
-            .ok_or(ConnectionError::Unknown("link"))?;
+        let link = link_ref(&self.links, &link_id)?;
         if link.state != LinkState::AttachReceived {
             return Err(ConnectionError::InvalidState(
                 "link is not awaiting an answer",
@@ -493,10 +472,7 @@ impl Connection {
     }
 
     fn take_handle(&mut self, session: SessionId, link: LinkId) -> Result<u32, ConnectionError> {
-        let s = self
-            .sessions
-            .get_mut(&session.0)
-            .ok_or(ConnectionError::Unknown("session"))?;
+        let s = session_mut(&mut self.sessions, &session.0)?;
         let h = s
             .free_handle()
             .ok_or(ConnectionError::Exhausted("link handles"))?;
@@ -608,4 +584,38 @@ impl Connection {
             by_peer: false,
         });
     }
+}
+
+// Lookups by id that turn a missing entry into the typed error. Free functions over one
+// field, so the caller can keep using the other fields while holding the reference.
+fn link_mut<'a>(
+    links: &'a mut HashMap<LinkId, Link>,
+    id: &LinkId,
+) -> Result<&'a mut Link, ConnectionError> {
+    links.get_mut(id).ok_or(ConnectionError::Unknown("link"))
+}
+
+fn link_ref<'a>(
+    links: &'a HashMap<LinkId, Link>,
+    id: &LinkId,
+) -> Result<&'a Link, ConnectionError> {
+    links.get(id).ok_or(ConnectionError::Unknown("link"))
+}
+
+fn session_mut<'a>(
+    sessions: &'a mut HashMap<u16, Session>,
+    channel: &u16,
+) -> Result<&'a mut Session, ConnectionError> {
+    sessions
+        .get_mut(channel)
+        .ok_or(ConnectionError::Unknown("session"))
+}
+
+fn session_ref<'a>(
+    sessions: &'a HashMap<u16, Session>,
+    channel: &u16,
+) -> Result<&'a Session, ConnectionError> {
+    sessions
+        .get(channel)
+        .ok_or(ConnectionError::Unknown("session"))
 }

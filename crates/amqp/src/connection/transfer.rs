@@ -6,7 +6,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::input::violation;
 use super::link::{LinkState, Outgoing, Partial};
 use super::session::Unsettled;
-use super::{Connection, ConnectionError, Delivery, Event, LinkId, SessionId};
+use super::{
+    link_mut, session_mut, Connection, ConnectionError, Delivery, Event, LinkId, SessionId,
+};
 use crate::codec::ListWriter;
 use crate::definitions::{condition, Role};
 use crate::delivery_state::DeliveryState;
@@ -31,10 +33,7 @@ impl Connection {
         context: u64,
     ) -> Result<(), ConnectionError> {
         self.ensure_usable()?;
-        let link = self
-            .links
-            .get_mut(&link_id)
-            .ok_or(ConnectionError::Unknown("link"))?;
+        let link = link_mut(&mut self.links, &link_id)?;
         if link.role != Role::Sender {
             return Err(ConnectionError::InvalidState("only sender links send"));
         }
@@ -69,10 +68,7 @@ impl Connection {
         settled: bool,
         state: Option<DeliveryState>,
     ) -> Result<(), ConnectionError> {
-        let s = self
-            .sessions
-            .get_mut(&session.0)
-            .ok_or(ConnectionError::Unknown("session"))?;
+        let s = session_mut(&mut self.sessions, &session.0)?;
         if settled {
             remove_range(&mut s.unsettled_in, first, last);
         }
@@ -158,10 +154,7 @@ impl Connection {
         payload: Bytes,
     ) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
-        let s = self
-            .sessions
-            .get_mut(&local)
-            .ok_or(ConnectionError::Unknown("session"))?;
+        let s = session_mut(&mut self.sessions, &local)?;
         s.next_incoming_id = s.next_incoming_id.wrapping_add(1);
         s.incoming_window = s.incoming_window.saturating_sub(1);
         let reopen = s.incoming_window < s.window_size / 2;
@@ -174,10 +167,7 @@ impl Connection {
                 format!("transfer on unattached handle {}", t.handle),
             ));
         };
-        let link = self
-            .links
-            .get_mut(&id)
-            .ok_or(ConnectionError::Unknown("link"))?;
+        let link = link_mut(&mut self.links, &id)?;
         if link.role != Role::Receiver {
             return Err(violation(
                 condition::ILLEGAL_STATE,
@@ -278,10 +268,7 @@ impl Connection {
         d: Disposition,
     ) -> Result<(), ConnectionError> {
         let local = self.local_channel(channel)?;
-        let s = self
-            .sessions
-            .get_mut(&local)
-            .ok_or(ConnectionError::Unknown("session"))?;
+        let s = session_mut(&mut self.sessions, &local)?;
         let last = d.last.unwrap_or(d.first);
         match d.role {
             // The peer is the receiver: this is about deliveries we sent.
