@@ -1,10 +1,10 @@
 //! `eh emulator`: runs the emulator on a port until Ctrl-C or SIGTERM.
 
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use eventhubs_emulator::namespace::Namespace;
-use eventhubs_emulator::{connection_string, Config};
+use eventhubs_emulator::{connection_string, Config, DurableStorage, Storage, SyncPolicy};
 use tokio::net::TcpListener;
 
 /// Options of `eh emulator`.
@@ -25,6 +25,21 @@ pub(crate) struct Args {
     /// Serve `GET /health` on this port (Microsoft's emulator uses 5300).
     #[arg(long)]
     health_port: Option<u16>,
+    /// Keep events in append-only segment files under this directory, recovered on start
+    /// (default: in memory only).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// With --data-dir: `always` syncs each group of writes to disk before acknowledging
+    /// (survives power loss); `never` only writes them (survives a crash of the emulator).
+    #[arg(long, value_enum, default_value = "always", requires = "data_dir")]
+    sync: Sync,
+}
+
+/// `--sync` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Sync {
+    Always,
+    Never,
 }
 
 pub(crate) async fn run(args: Args) -> Result<(), String> {
@@ -34,7 +49,7 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let config = match &args.config {
+    let mut config = match &args.config {
         None => Config::default(),
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -42,11 +57,34 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
             Config::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
     };
+    if let Some(dir) = &args.data_dir {
+        let mut durable = match config.storage {
+            Storage::Durable(d) => d,
+            Storage::Memory => DurableStorage::new(dir),
+        };
+        durable.dir.clone_from(dir);
+        durable.sync = match args.sync {
+            Sync::Always => SyncPolicy::Always,
+            Sync::Never => SyncPolicy::Never,
+        };
+        config.storage = Storage::Durable(durable);
+    }
     let listener = TcpListener::bind((args.host.as_str(), args.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let namespace = Arc::new(Namespace::new(config));
+    let namespace = Namespace::open(config).map_err(|e| e.to_string())?;
+    if let Storage::Durable(d) = &namespace.config.storage {
+        let events: i64 = namespace
+            .hubs
+            .iter()
+            .flat_map(|h| &h.partitions)
+            .map(|p| p.lock().info())
+            .filter(|i| !i.is_empty)
+            .map(|i| i.last_sequence_number - i.begin_sequence_number + 1)
+            .sum();
+        tracing::info!(dir = %d.dir.display(), sync = ?d.sync, events, "durable store opened");
+    }
     if let Some(port) = args.health_port {
         let health = TcpListener::bind((args.host.as_str(), port))
             .await
@@ -58,9 +96,16 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
     for hub in &namespace.hubs {
         tracing::info!(hub = %hub.name, partitions = hub.partitions.len(), consumer_groups = ?hub.consumer_groups, "event hub");
     }
-    // These two lines are the emulator's interface to scripts: keep their shape.
-    println!("listening on {addr}");
-    println!("{}", connection_string(addr, &namespace.config, None));
+    // These two lines are the emulator's interface to scripts: keep their shape. A closed
+    // stdout (the script stopped reading) must not stop the emulator.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on {addr}");
+    let _ = writeln!(
+        stdout,
+        "{}",
+        connection_string(addr, &namespace.config, None)
+    );
+    let _ = stdout.flush();
     eventhubs_emulator::server::run_with(listener, namespace, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;

@@ -2,6 +2,7 @@
 //! emulator `Config.json` (`UserConfig.NamespaceConfig[].Entities[]`) plus our own options
 //! under `UserConfig.Emulator`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -58,6 +59,51 @@ impl Default for Retention {
     }
 }
 
+/// Where partition logs live.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// In memory only: fastest; everything is gone when the process ends (the default).
+    #[default]
+    Memory,
+    /// Append-only segment files under a directory, recovered on start.
+    Durable(DurableStorage),
+}
+
+/// The durable store's options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DurableStorage {
+    /// Data directory: `<dir>/<hub>/<partition>/<first sequence number>.seg`.
+    pub dir: PathBuf,
+    /// When a send is acknowledged relative to the disk.
+    pub sync: SyncPolicy,
+    /// A partition starts a new segment file once its current one reaches this size
+    /// (default 64 MiB); whole segments are deleted as retention passes them.
+    pub segment_bytes: u64,
+}
+
+impl DurableStorage {
+    /// Durable storage in `dir` with group-commit `fsync` and 64 MiB segments.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            sync: SyncPolicy::Always,
+            segment_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// When the durable store acknowledges a send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// Group commit: events are written and `fdatasync`ed before the send is accepted;
+    /// every send arriving while one sync runs shares the next. Survives power loss.
+    Always,
+    /// Events are written to the file (the OS page cache) before the send is accepted, but
+    /// never synced: survives the emulator crashing or being killed, not the machine.
+    Never,
+}
+
 /// Everything the emulator needs to run.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -80,6 +126,8 @@ pub struct Config {
     pub max_links_per_connection: usize,
     /// Retention of every partition.
     pub retention: Retention,
+    /// Memory (default) or durable segment files.
+    pub storage: Storage,
 }
 
 impl std::fmt::Debug for Config {
@@ -94,6 +142,7 @@ impl std::fmt::Debug for Config {
             .field("max_frame_size", &self.max_frame_size)
             .field("max_connections", &self.max_connections)
             .field("retention", &self.retention)
+            .field("storage", &self.storage)
             .finish_non_exhaustive()
     }
 }
@@ -116,6 +165,7 @@ impl Default for Config {
             max_connections: 1000,
             max_links_per_connection: 1000,
             retention: Retention::default(),
+            storage: Storage::Memory,
         }
     }
 }
@@ -300,6 +350,38 @@ fn apply_options(config: &mut Config, o: &Json, path: &str) -> Result<(), Config
     }
     if let Some(v) = num("RetentionMaxBytes")? {
         config.retention.max_bytes = v;
+    }
+    if let Some(dir) = o.get("DataDir") {
+        let dir = dir
+            .as_str()
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| err(format!("{path}.DataDir"), "must be a directory path"))?;
+        config.storage = Storage::Durable(DurableStorage::new(dir));
+    }
+    if let Storage::Durable(d) = &mut config.storage {
+        if let Some(v) = num("SegmentBytes")? {
+            if v < 4096 {
+                return Err(err(format!("{path}.SegmentBytes"), "must be at least 4096"));
+            }
+            d.segment_bytes = v;
+        }
+        if let Some(sync) = o.get("Sync") {
+            d.sync = match sync.as_str() {
+                Some("Always") => SyncPolicy::Always,
+                Some("Never") => SyncPolicy::Never,
+                _ => {
+                    return Err(err(
+                        format!("{path}.Sync"),
+                        "must be \"Always\" or \"Never\"",
+                    ))
+                }
+            };
+        }
+    } else if o.get("Sync").is_some() || o.get("SegmentBytes").is_some() {
+        return Err(err(
+            format!("{path}.DataDir"),
+            "Sync and SegmentBytes need a DataDir",
+        ));
     }
     if let Some(jwt) = o.get("Jwt") {
         config.jwt = match jwt.as_str() {

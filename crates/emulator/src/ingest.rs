@@ -1,5 +1,9 @@
 //! Ingest: a producer's link. Single messages and batches (0x80013700), routed to the
-//! link's partition, by partition-key hash, or round-robin; stamped and appended.
+//! link's partition, by partition-key hash, or round-robin; stamped and appended. In durable
+//! mode a send is acknowledged once the journal has committed it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use eventhubs_amqp::connection::Delivery;
@@ -8,49 +12,102 @@ use eventhubs_amqp::delivery_state::DeliveryState;
 use eventhubs_amqp::message::{RawMessage, BATCH_MESSAGE_FORMAT};
 use eventhubs_amqp_io::Receiver;
 use eventhubs_protocol::hash::partition_for_key;
+use tokio::sync::watch;
 
 use crate::auth::LinkAuth;
 use crate::clock;
+use crate::journal::Commit;
 use crate::namespace::{Hub, Namespace};
-use crate::stamp;
+use crate::{segment, stamp};
 
 /// Serves one producer link until it closes.
 pub(crate) async fn serve(
     mut rx: Receiver,
-    ns: std::sync::Arc<Namespace>,
+    ns: Arc<Namespace>,
     hub_index: usize,
     partition: Option<usize>,
     mut auth: LinkAuth,
 ) {
+    let mut commits = ns.journal.as_ref().map(|j| j.subscribe());
+    // Unsettled deliveries stored in the durable journal, waiting for their generation.
+    let mut waiting: VecDeque<(u32, u64)> = VecDeque::new();
     loop {
-        let d = tokio::select! {
-            d = rx.recv() => match d {
-                Ok(d) => d,
-                Err(_) => return,
-            },
+        tokio::select! {
+            d = rx.recv() => {
+                let Ok(d) = d else { return };
+                let hub = &ns.hubs[hub_index];
+                let outcome = match store(&ns, hub, partition, &d) {
+                    Ok(Some(generation)) if !d.settled => {
+                        waiting.push_back((d.delivery_id, generation));
+                        continue;
+                    }
+                    Ok(_) => DeliveryState::Accepted,
+                    Err(e) => {
+                        tracing::info!(hub = %hub.name, error = %e, "rejecting event");
+                        DeliveryState::Rejected(Some(e))
+                    }
+                };
+                if !d.settled && rx.settle(d.delivery_id, d.delivery_id, outcome).await.is_err() {
+                    return;
+                }
+            }
+            commit = committed(&mut commits), if !waiting.is_empty() => {
+                let Some(commit) = commit else { return };
+                if settle_committed(&rx, &mut waiting, commit).await.is_err() {
+                    return;
+                }
+            }
             _ = auth.lapsed() => {
                 tracing::info!("producer link detached: token expired");
                 let _ = rx.close(Some(AmqpError::new(condition::UNAUTHORIZED_ACCESS, "the token authorizing this link expired"))).await;
                 return;
             }
-        };
-        let hub = &ns.hubs[hub_index];
-        let outcome = match store(&ns, hub, partition, &d) {
-            Ok(()) => DeliveryState::Accepted,
-            Err(e) => {
-                tracing::info!(hub = %hub.name, error = %e, "rejecting event");
-                DeliveryState::Rejected(Some(e))
-            }
-        };
-        if !d.settled
-            && rx
-                .settle(d.delivery_id, d.delivery_id, outcome)
-                .await
-                .is_err()
-        {
-            return;
         }
     }
+}
+
+/// The journal's next commit (`None` once the journal is gone).
+async fn committed(commits: &mut Option<watch::Receiver<Commit>>) -> Option<Commit> {
+    let commits = commits.as_mut()?;
+    commits.changed().await.ok()?;
+    let commit = *commits.borrow_and_update();
+    Some(commit)
+}
+
+/// Accepts the waiting deliveries `commit` covers (in ranges of consecutive delivery ids),
+/// or rejects all of them if the store failed.
+async fn settle_committed(
+    rx: &Receiver,
+    waiting: &mut VecDeque<(u32, u64)>,
+    commit: Commit,
+) -> Result<(), eventhubs_amqp_io::Error> {
+    let outcome = if commit.failed {
+        DeliveryState::Rejected(Some(AmqpError::new(
+            condition::INTERNAL_ERROR,
+            "the emulator could not write its data directory",
+        )))
+    } else {
+        DeliveryState::Accepted
+    };
+    let mut range: Option<(u32, u32)> = None;
+    while let Some(&(id, generation)) = waiting.front() {
+        if generation > commit.generation && !commit.failed {
+            break;
+        }
+        waiting.pop_front();
+        range = match range {
+            Some((first, last)) if last.checked_add(1) == Some(id) => Some((first, id)),
+            Some((first, last)) => {
+                rx.settle(first, last, outcome.clone()).await?;
+                Some((id, id))
+            }
+            None => Some((id, id)),
+        };
+    }
+    if let Some((first, last)) = range {
+        rx.settle(first, last, outcome).await?;
+    }
+    Ok(())
 }
 
 fn decode_error(e: impl std::fmt::Display) -> AmqpError {
@@ -60,13 +117,14 @@ fn decode_error(e: impl std::fmt::Display) -> AmqpError {
     )
 }
 
-/// Splits a delivery into events, picks the partition, stamps and appends them.
+/// Splits a delivery into events, picks the partition, stamps and appends them. Returns
+/// the journal generation to wait for in durable mode (`None`: stored and visible).
 fn store(
     ns: &Namespace,
     hub: &Hub,
     partition: Option<usize>,
     d: &Delivery,
-) -> Result<(), AmqpError> {
+) -> Result<Option<u64>, AmqpError> {
     let (events, envelope_key): (Vec<Bytes>, Option<String>) =
         if d.message_format == BATCH_MESSAGE_FORMAT {
             let raw = RawMessage::parse(d.payload.clone()).map_err(decode_error)?;
@@ -80,7 +138,7 @@ fn store(
             (vec![d.payload.clone()], key)
         };
     if events.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let key = match &envelope_key {
         Some(k) => Some(k.clone()),
@@ -94,19 +152,41 @@ fn store(
     };
     let p = &hub.partitions[index];
     let now = clock::now_ms();
-    let next = {
-        let mut log = p.lock();
-        for event in &events {
-            log.append(now, |seq, offset, time| {
-                stamp::stamp(event, seq, offset, time, envelope_key.as_deref())
-            })
-            .map_err(decode_error)?;
+    let mut log = p.lock();
+    let first = (log.next_sequence(), log.next_offset());
+    log.append_all(now, &events, |event, seq, offset, time| {
+        stamp::stamp(event, seq, offset, time, envelope_key.as_deref())
+    })
+    .map_err(decode_error)?;
+    let generation = match &ns.journal {
+        Some(journal) => {
+            let mut records = Vec::new();
+            for e in log.newest(events.len()) {
+                segment::encode_record(&mut records, e);
+            }
+            let generation = journal
+                .stage(p.slot, &records, first, log.next_sequence())
+                .map_err(|_| {
+                    AmqpError::new(
+                        condition::INTERNAL_ERROR,
+                        "the emulator could not write its data directory",
+                    )
+                })?;
+            Some(generation)
         }
-        log.trim(&ns.config.retention, now);
-        log.next_sequence()
+        None => None,
     };
+    log.trim(&ns.config.retention, now);
+    let visible = if generation.is_none() {
+        Some(log.publish_all())
+    } else {
+        None
+    };
+    drop(log);
     p.events_in
         .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    p.tail.send_replace(next);
-    Ok(())
+    if let Some(visible) = visible {
+        p.tail.send_replace(visible);
+    }
+    Ok(generation)
 }

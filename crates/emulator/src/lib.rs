@@ -21,6 +21,7 @@
 //!   `ingest` and `delivery`: producer and consumer links; `epochs`: receiver ownership;
 //!   `auth`: token validation and grants.
 //! - [`namespace`], [`log`]: hubs, partitions and their event logs.
+//! - `segment`, `journal`: the durable store's file format and its group-commit writer.
 //! - [`health`]: the `/health` endpoint.
 
 #![deny(missing_docs)]
@@ -33,11 +34,13 @@ mod delivery;
 mod epochs;
 pub mod health;
 mod ingest;
+mod journal;
 pub mod log;
 pub mod namespace;
 mod requests;
+mod segment;
 pub mod server;
 mod stamp;
 
-pub use config::{Config, ConfigError, HubConfig};
+pub use config::{Config, ConfigError, DurableStorage, HubConfig, Storage, SyncPolicy};
 pub use server::{connection_string, run, Emulator};

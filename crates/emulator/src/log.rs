@@ -1,5 +1,9 @@
 //! The in-memory partition log: stamped events in sequence order, retention, and position
 //! lookup for receivers.
+//!
+//! Appended events stay invisible to receivers and to `$management` until they are
+//! published: at once in memory mode, after the journal has written (and synced) them in
+//! durable mode, so nothing a crash could lose is ever served.
 
 use std::collections::VecDeque;
 
@@ -44,6 +48,8 @@ pub struct PartitionLog {
     next_sequence: i64,
     next_offset: i64,
     bytes: u64,
+    /// Events below this sequence number are visible.
+    visible: i64,
     last: Option<(i64, i64, i64)>,
 }
 
@@ -54,24 +60,91 @@ impl PartitionLog {
         now_ms: i64,
         stamp: impl FnOnce(i64, i64, i64) -> Result<Bytes, E>,
     ) -> Result<&StoredEvent, E> {
-        let (seq, offset) = (self.next_sequence, self.next_offset);
-        let bytes = stamp(seq, offset, now_ms)?;
-        self.next_sequence += 1;
-        self.next_offset += bytes.len() as i64;
-        self.bytes += bytes.len() as u64;
-        self.last = Some((seq, offset, now_ms));
-        self.events.push_back(StoredEvent {
-            sequence_number: seq,
-            offset,
-            enqueued_ms: now_ms,
-            bytes,
-        });
+        let mut stamp = Some(stamp);
+        self.append_all(now_ms, &[()], |_, seq, offset, time| {
+            (stamp.take().expect("called once"))(seq, offset, time)
+        })?;
         Ok(self.events.back().expect("just pushed"))
+    }
+
+    /// Appends all `items` or none: `stamp(item, sequence, offset, enqueued_ms)` returns each
+    /// one's stored bytes; the first error leaves the log unchanged.
+    pub fn append_all<T, E>(
+        &mut self,
+        now_ms: i64,
+        items: &[T],
+        mut stamp: impl FnMut(&T, i64, i64, i64) -> Result<Bytes, E>,
+    ) -> Result<(), E> {
+        let (mut seq, mut offset) = (self.next_sequence, self.next_offset);
+        let mut stamped = Vec::with_capacity(items.len());
+        for item in items {
+            let bytes = stamp(item, seq, offset, now_ms)?;
+            let len = bytes.len() as i64;
+            stamped.push(StoredEvent {
+                sequence_number: seq,
+                offset,
+                enqueued_ms: now_ms,
+                bytes,
+            });
+            seq += 1;
+            offset += len;
+        }
+        self.bytes += stamped.iter().map(|e| e.bytes.len() as u64).sum::<u64>();
+        (self.next_sequence, self.next_offset) = (seq, offset);
+        self.events.extend(stamped);
+        Ok(())
+    }
+
+    /// The `n` most recently appended events (fewer if retention dropped some).
+    pub fn newest(&self, n: usize) -> impl Iterator<Item = &StoredEvent> {
+        self.events.iter().skip(self.events.len().saturating_sub(n))
+    }
+
+    /// A log holding recovered `events` (in sequence order, all visible), continuing at
+    /// `next_sequence` / `next_offset`.
+    pub fn recovered(events: Vec<StoredEvent>, next_sequence: i64, next_offset: i64) -> Self {
+        let last = events
+            .last()
+            .map(|e| (e.sequence_number, e.offset, e.enqueued_ms));
+        Self {
+            bytes: events.iter().map(|e| e.bytes.len() as u64).sum(),
+            events: events.into(),
+            next_sequence,
+            next_offset,
+            visible: next_sequence,
+            last,
+        }
     }
 
     /// The sequence number the next event will get.
     pub fn next_sequence(&self) -> i64 {
         self.next_sequence
+    }
+
+    /// The offset the next event will get.
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+
+    /// Makes every event below sequence `upto` visible; returns the new visible bound.
+    pub fn publish(&mut self, upto: i64) -> i64 {
+        let upto = upto.min(self.next_sequence);
+        if upto > self.visible {
+            self.visible = upto;
+            let first = self.first_sequence();
+            if let Some(e) = usize::try_from(upto - 1 - first)
+                .ok()
+                .and_then(|i| self.events.get(i))
+            {
+                self.last = Some((e.sequence_number, e.offset, e.enqueued_ms));
+            }
+        }
+        self.visible
+    }
+
+    /// Makes everything appended so far visible (memory mode).
+    pub fn publish_all(&mut self) -> i64 {
+        self.publish(self.next_sequence)
     }
 
     /// The sequence number of the first retained event (or the next one when empty).
@@ -104,10 +177,11 @@ impl PartitionLog {
             self.events
                 .get(idx)
                 .map_or(self.next_sequence, |e| e.sequence_number)
+                .min(self.visible)
         };
         match *position {
             StartPosition::Earliest => first,
-            StartPosition::Latest => self.next_sequence,
+            StartPosition::Latest => self.visible,
             StartPosition::SequenceNumber {
                 sequence_number,
                 inclusive,
@@ -134,11 +208,18 @@ impl PartitionLog {
         }
     }
 
-    /// Up to `max` events starting at sequence `from` (clamped to what is retained).
+    /// Up to `max` visible events starting at sequence `from` (clamped to what is retained).
     pub fn read(&self, from: i64, max: usize) -> Vec<StoredEvent> {
         let first = self.first_sequence();
-        let start = (from.max(first) - first) as usize;
-        self.events.iter().skip(start).take(max).cloned().collect()
+        let from = from.max(first);
+        let available = usize::try_from(self.visible - from).unwrap_or(0);
+        let start = (from - first) as usize;
+        self.events
+            .iter()
+            .skip(start)
+            .take(max.min(available))
+            .cloned()
+            .collect()
     }
 
     /// Runtime information.
@@ -147,15 +228,17 @@ impl PartitionLog {
             Some((s, o, t)) => (s, o, Some(t)),
             None => (-1, -1, None),
         };
+        let first_visible = self
+            .events
+            .front()
+            .map(|e| e.sequence_number)
+            .filter(|&s| s < self.visible);
         PartitionInfo {
-            begin_sequence_number: self
-                .events
-                .front()
-                .map_or(last_sequence_number, |e| e.sequence_number),
+            begin_sequence_number: first_visible.unwrap_or(last_sequence_number),
             last_sequence_number,
             last_offset,
             last_enqueued_ms,
-            is_empty: self.events.is_empty(),
+            is_empty: first_visible.is_none(),
         }
     }
 }
@@ -170,6 +253,7 @@ mod tests {
             log.append::<()>(1000 + i * 10, |_, _, _| Ok(Bytes::from(vec![0u8; 10])))
                 .unwrap();
         }
+        log.publish_all();
         log
     }
 
@@ -236,6 +320,20 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![3, 4]
         );
+    }
+
+    /// Unpublished events are neither read, nor reported, nor the `@latest` position.
+    #[test]
+    fn unpublished_events_are_invisible() {
+        let mut log = log_with(2);
+        log.append::<()>(2000, |_, _, _| Ok(Bytes::from_static(b"x")))
+            .unwrap();
+        assert_eq!(log.read(0, 10).len(), 2);
+        assert_eq!(log.resolve(&StartPosition::Latest), 2);
+        assert_eq!(log.info().last_sequence_number, 1);
+        assert_eq!(log.publish(3), 3);
+        assert_eq!(log.read(0, 10).len(), 3);
+        assert_eq!(log.info().last_sequence_number, 2);
     }
 
     /// Retention by count, bytes and age trims from the front; positions stay valid.

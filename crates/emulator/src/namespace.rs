@@ -1,13 +1,16 @@
 //! The namespace: hubs, their partitions (log plus a tail signal for waiting receivers)
-//! and counters.
+//! and counters; opening it recovers the durable store.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use crate::config::{Config, HubConfig};
+use crate::config::{Config, HubConfig, Storage};
+use crate::journal::{self, Journal, PartitionFiles};
 use crate::log::PartitionLog;
+use crate::segment;
 
 /// One partition: its log, a watch that changes whenever an event is appended, and
 /// counters for observability.
@@ -15,6 +18,8 @@ use crate::log::PartitionLog;
 pub struct Partition {
     /// Partition id ("0", "1", ...).
     pub id: String,
+    /// Index among all partitions of the namespace.
+    pub(crate) slot: usize,
     /// The events.
     pub log: Mutex<PartitionLog>,
     /// The next sequence number; receivers wait on it for new events.
@@ -26,11 +31,13 @@ pub struct Partition {
 }
 
 impl Partition {
-    fn new(id: String) -> Self {
+    fn new(id: String, slot: usize, log: PartitionLog) -> Self {
+        let visible = log.next_sequence();
         Self {
             id,
-            log: Mutex::default(),
-            tail: watch::channel(0).0,
+            slot,
+            log: Mutex::new(log),
+            tail: watch::channel(visible).0,
             events_in: AtomicU64::new(0),
             events_out: AtomicU64::new(0),
         }
@@ -57,12 +64,20 @@ pub struct Hub {
 }
 
 impl Hub {
-    fn new(c: &HubConfig, now_ms: i64) -> Self {
+    fn new(
+        c: &HubConfig,
+        now_ms: i64,
+        logs: &mut impl Iterator<Item = PartitionLog>,
+        slot: &mut usize,
+    ) -> Self {
         Self {
             name: c.name.clone(),
             created_ms: now_ms,
             partitions: (0..c.partition_count)
-                .map(|i| Partition::new(i.to_string()))
+                .map(|i| {
+                    *slot += 1;
+                    Partition::new(i.to_string(), *slot - 1, logs.next().unwrap_or_default())
+                })
                 .collect(),
             consumer_groups: c.consumer_groups.clone(),
             round_robin: AtomicUsize::new(0),
@@ -94,14 +109,56 @@ pub struct Namespace {
     pub config: Config,
     /// Hubs.
     pub hubs: Vec<Hub>,
+    /// The durable store's writer, if any.
+    pub(crate) journal: Option<Arc<Journal>>,
 }
 
 impl Namespace {
-    /// Builds the namespace from configuration.
+    /// Builds an in-memory namespace from configuration (ignoring [`Config::storage`]).
     pub fn new(config: Config) -> Self {
+        Self::build(config, Vec::new(), None)
+    }
+
+    /// Opens the namespace `config` describes: in memory, or recovered from the durable
+    /// store's directory (truncating any torn tail) with its writer started.
+    pub fn open(config: Config) -> std::io::Result<Arc<Self>> {
+        let Storage::Durable(durable) = config.storage.clone() else {
+            return Ok(Arc::new(Self::new(config)));
+        };
         let now = crate::clock::now_ms();
-        let hubs = config.hubs.iter().map(|h| Hub::new(h, now)).collect();
-        Self { config, hubs }
+        let (mut logs, mut files) = (Vec::new(), Vec::new());
+        for hub in &config.hubs {
+            for partition in 0..hub.partition_count {
+                let dir = partition_dir(&durable.dir, &hub.name, partition);
+                let (log, file) = recover_partition(dir, &config, now)?;
+                logs.push(log);
+                files.push(file);
+            }
+        }
+        let (journal, writer) = journal::start(files, durable.sync, durable.segment_bytes);
+        let ns = Arc::new(Self::build(config, logs, Some(journal)));
+        writer.spawn(Arc::downgrade(&ns))?;
+        Ok(ns)
+    }
+
+    fn build(config: Config, logs: Vec<PartitionLog>, journal: Option<Arc<Journal>>) -> Self {
+        let now = crate::clock::now_ms();
+        let (mut logs, mut slot) = (logs.into_iter(), 0);
+        let hubs = config
+            .hubs
+            .iter()
+            .map(|h| Hub::new(h, now, &mut logs, &mut slot))
+            .collect();
+        Self {
+            config,
+            hubs,
+            journal,
+        }
+    }
+
+    /// A partition by its index among all partitions of the namespace.
+    pub(crate) fn partition_by_slot(&self, slot: usize) -> Option<&Partition> {
+        self.hubs.iter().flat_map(|h| &h.partitions).nth(slot)
     }
 
     /// A hub by name (case-insensitive).
@@ -115,4 +172,40 @@ impl Namespace {
             .iter()
             .position(|h| h.name.eq_ignore_ascii_case(name))
     }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        if let Some(journal) = &self.journal {
+            journal.close();
+        }
+    }
+}
+
+/// `<data dir>/<hub, lower case, '/' as '~'>/<partition>`: hub names are case-insensitive
+/// and may contain '/', which '~' (not allowed in names) replaces.
+fn partition_dir(root: &Path, hub: &str, partition: usize) -> PathBuf {
+    root.join(hub.to_ascii_lowercase().replace('/', "~"))
+        .join(partition.to_string())
+}
+
+fn recover_partition(
+    dir: PathBuf,
+    config: &Config,
+    now_ms: i64,
+) -> std::io::Result<(PartitionLog, PartitionFiles)> {
+    let context = |e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("durable store {}: {e}", dir.display()))
+    };
+    let r = segment::recover(&dir).map_err(context)?;
+    if r.truncated_bytes > 0 {
+        tracing::warn!(dir = %dir.display(), bytes = r.truncated_bytes, "recovered after a crash: cut a torn tail");
+    }
+    let next = (r.next_sequence, r.next_offset);
+    tracing::debug!(dir = %dir.display(), events = r.events.len(), next_sequence = next.0, "partition recovered");
+    let mut log = PartitionLog::recovered(r.events, next.0, next.1);
+    log.trim(&config.retention, now_ms);
+    let mut files = PartitionFiles::open(dir.clone(), r.segments, next).map_err(context)?;
+    files.drop_segments_below(log.first_sequence());
+    Ok((log, files))
 }

@@ -25,7 +25,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let ns = Arc::new(Namespace::new(config));
+    let ns = Namespace::open(config)?;
     run_with(listener, ns, shutdown).await
 }
 
@@ -95,7 +95,7 @@ impl Emulator {
     pub async fn start(config: Config) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let namespace = Arc::new(Namespace::new(config));
+        let namespace = Namespace::open(config)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(run_with(listener, namespace.clone(), async {
             let _ = stopped.await;

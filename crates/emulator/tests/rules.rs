@@ -2,138 +2,24 @@
 //! CBS validation, unknown entities, routing by partition key, positions, epochs and
 //! the size limit.
 
-use bytes::Bytes;
-use eventhubs_amqp::codec::Encode;
-use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig};
+use eventhubs_amqp::connection::LinkConfig;
 use eventhubs_amqp::definitions::condition;
-use eventhubs_amqp::message::{Body, Message, Properties};
-use eventhubs_amqp::terminus::Source;
-use eventhubs_amqp::types::{Described, Symbol, Value};
-use eventhubs_amqp_io::{Connection, Session};
 use eventhubs_emulator::{Config, Emulator};
-use eventhubs_protocol::constants as k;
-use eventhubs_protocol::selector::{StartPosition, SELECTOR_FILTER};
-
-async fn connect(em: &Emulator) -> (Connection, Session) {
-    let conn = Connection::connect_tcp(&em.addr().to_string(), ConnectionConfig::client("test"))
-        .await
-        .unwrap();
-    let session = conn.begin().await.unwrap();
-    (conn, session)
-}
-
-/// Puts a SAS token signed with `key` for `sb://localhost/eh1`; returns the status code.
-async fn put_token(session: &Session, key: &str) -> i32 {
-    let expiry = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    let token = eventhubs_protocol::sas::sign(
-        "sb://localhost/eh1",
-        "RootManageSharedAccessKey",
-        key,
-        expiry,
-    );
-    let mut replies = session
-        .attach_receiver(LinkConfig::receiver("cbs-reply", "$cbs"), 10)
-        .await
-        .unwrap();
-    let requests = session
-        .attach_sender(LinkConfig::sender("cbs-req", "$cbs"))
-        .await
-        .unwrap();
-    let request = Message {
-        properties: Some(Properties {
-            message_id: Some(Value::from("req-1")),
-            ..Properties::default()
-        }),
-        application_properties: Some(vec![
-            ("operation".into(), Value::from(k::PUT_TOKEN)),
-            ("type".into(), Value::from(k::SAS_TOKEN_TYPE)),
-            ("name".into(), Value::from("sb://localhost/eh1")),
-        ]),
-        body: Body::Value(Value::String(token)),
-        ..Message::default()
-    };
-    requests.send(&request).await.unwrap();
-    let reply = Message::decode(&replies.recv().await.unwrap().payload).unwrap();
-    assert_eq!(
-        reply.properties.unwrap().correlation_id,
-        Some(Value::from("req-1")),
-        "correlation-id keeps its type"
-    );
-    let status = reply
-        .application_properties
-        .unwrap()
-        .into_iter()
-        .find(|(k, _)| k == "status-code")
-        .unwrap()
-        .1;
-    match status {
-        Value::Int(s) => s,
-        other => panic!("status-code must be an int, got {other:?}"),
-    }
-}
-
-fn event(body: &str, key: Option<&str>) -> Bytes {
-    let mut m = Message::with_data(Bytes::from(body.to_owned()));
-    if let Some(key) = key {
-        m.message_annotations = Some(vec![(
-            Value::Symbol(k::PARTITION_KEY.into()),
-            Value::from(key),
-        )]);
-    }
-    m.to_bytes()
-}
-
-fn consumer(partition: &str, position: StartPosition, epoch: Option<i64>) -> LinkConfig {
-    let filter = vec![(
-        Symbol::from(SELECTOR_FILTER),
-        Value::Described(Box::new(Described {
-            descriptor: Value::Symbol(SELECTOR_FILTER.into()),
-            value: Value::String(position.to_expression()),
-        })),
-    )];
-    let mut c = LinkConfig::receiver(format!("r-{partition}-{epoch:?}"), "");
-    c.source = Some(Source {
-        address: Some(format!(
-            "eh1/ConsumerGroups/$Default/Partitions/{partition}"
-        )),
-        filter: Some(filter),
-        ..Source::default()
-    });
-    if let Some(e) = epoch {
-        c.properties = Some(vec![(Symbol::from(k::EPOCH), Value::Long(e))]);
-    }
-    c
-}
-
-fn body_of(payload: &Bytes) -> (String, i64) {
-    let m = Message::decode(payload).unwrap();
-    let seq = m
-        .message_annotations
-        .clone()
-        .unwrap()
-        .into_iter()
-        .find(|(k, _)| k.as_str() == Some(k::SEQUENCE_NUMBER))
-        .and_then(|(_, v)| v.as_i64())
-        .unwrap();
-    (String::from_utf8(m.data().unwrap().to_vec()).unwrap(), seq)
-}
+use eventhubs_protocol::selector::StartPosition;
+use eventhubs_test_support::client::{body_of, connect, consumer, event, put_token};
 
 /// A wrong key gets 401 and links stay unauthorized; the right key gets 202.
 #[tokio::test]
 async fn cbs_validates_sas() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(&em).await;
+    let (_c, session) = connect(em.addr()).await;
     assert_eq!(put_token(&session, "wrong-key").await, 401);
     let err = session
         .attach_sender(LinkConfig::sender("s", "eh1"))
         .await
         .unwrap_err();
     assert_eq!(err.condition(), Some(condition::UNAUTHORIZED_ACCESS));
-    let (_c2, session2) = connect(&em).await;
+    let (_c2, session2) = connect(em.addr()).await;
     assert_eq!(put_token(&session2, "SAS_KEY_VALUE").await, 202);
     session2
         .attach_sender(LinkConfig::sender("s", "eh1"))
@@ -145,7 +31,7 @@ async fn cbs_validates_sas() {
 #[tokio::test]
 async fn unknown_entities_are_not_found() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(&em).await;
+    let (_c, session) = connect(em.addr()).await;
     assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
     for addr in ["nope", "eh1/Partitions/9"] {
         let err = session
@@ -169,7 +55,7 @@ async fn unknown_entities_are_not_found() {
 #[tokio::test]
 async fn keyed_routing_and_positions() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(&em).await;
+    let (_c, session) = connect(em.addr()).await;
     assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
     let sender = session
         .attach_sender(LinkConfig::sender("s", "eh1"))
@@ -212,7 +98,7 @@ async fn keyed_routing_and_positions() {
 #[tokio::test]
 async fn epoch_steals_and_refuses_non_epoch() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(&em).await;
+    let (_c, session) = connect(em.addr()).await;
     assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
     let mut old = session
         .attach_receiver(consumer("0", StartPosition::Latest, Some(1)), 10)
@@ -240,7 +126,7 @@ async fn oversize_event_is_rejected() {
     let mut config = Config::default();
     config.max_message_size = 256 * 1024;
     let em = Emulator::start(config).await.unwrap();
-    let (_c, session) = connect(&em).await;
+    let (_c, session) = connect(em.addr()).await;
     assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
     let sender = session
         .attach_sender(LinkConfig::sender("s", "eh1/Partitions/1"))
@@ -265,7 +151,7 @@ async fn oversize_event_is_rejected() {
 async fn closed_receivers_free_the_quota() {
     let em = Emulator::start(Config::default()).await.unwrap();
     for _ in 0..7 {
-        let (conn, session) = connect(&em).await;
+        let (conn, session) = connect(em.addr()).await;
         assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
         let _rx = session
             .attach_receiver(consumer("2", StartPosition::Latest, None), 10)
@@ -273,7 +159,7 @@ async fn closed_receivers_free_the_quota() {
             .unwrap();
         conn.close(None).await.unwrap();
     }
-    let (_c, session) = connect(&em).await;
+    let (_c, session) = connect(em.addr()).await;
     assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
     let mut held = Vec::new();
     for _ in 0..5 {

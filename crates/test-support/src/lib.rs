@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod client;
+
 /// The repository root (this crate lives in `crates/test-support`).
 pub fn repo_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
