@@ -1,9 +1,11 @@
 //! `eh emulator`: runs the emulator on a port until Ctrl-C or SIGTERM.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use eventhubs_amqp_io::TlsServerConfig;
 use eventhubs_emulator::namespace::Namespace;
+use eventhubs_emulator::server;
 use eventhubs_emulator::{connection_string, Config, DurableStorage, Storage, SyncPolicy};
 use tokio::net::TcpListener;
 
@@ -33,6 +35,15 @@ pub(crate) struct Args {
     /// (survives power loss); `never` only writes them (survives a crash of the emulator).
     #[arg(long, value_enum, default_value = "always", requires = "data_dir")]
     sync: Sync,
+    /// Also serve AMQP over TLS (AMQPS) with this PEM certificate chain.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// AMQPS port (with --tls-cert); 0 picks a free one.
+    #[arg(long, default_value_t = 5671)]
+    tls_port: u16,
 }
 
 /// `--sync` values.
@@ -73,6 +84,10 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls_listener(&args.host, args.tls_port, cert, key).await?),
+        _ => None,
+    };
     let namespace = Namespace::open(config).map_err(|e| e.to_string())?;
     if let Storage::Durable(d) = &namespace.config.storage {
         let events: i64 = namespace
@@ -105,12 +120,38 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
         "{}",
         connection_string(addr, &namespace.config, None)
     );
-    let _ = stdout.flush();
-    eventhubs_emulator::server::run_with(listener, namespace, shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    let served = match tls {
+        Some((tls_listener, tls)) => {
+            let tls_addr = tls_listener.local_addr().map_err(|e| e.to_string())?;
+            let _ = writeln!(stdout, "tls listening on {tls_addr}");
+            let _ = stdout.flush();
+            let ns = namespace;
+            server::run_with_tls(listener, tls_listener, tls, ns, shutdown_signal()).await
+        }
+        None => {
+            let _ = stdout.flush();
+            server::run_with(listener, namespace, shutdown_signal()).await
+        }
+    };
+    served.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the AMQPS listener and loads its certificate and key.
+async fn tls_listener(
+    host: &str,
+    port: u16,
+    cert: &Path,
+    key: &Path,
+) -> Result<(TcpListener, TlsServerConfig), String> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let tls = TlsServerConfig::from_pem(&read(cert)?, &read(key)?)
+        .map_err(|e| format!("--tls-cert/--tls-key: {e}"))?;
+    let listener = TcpListener::bind((host, port))
+        .await
+        .map_err(|e| format!("cannot listen for TLS on {host}:{port}: {e}"))?;
+    Ok((listener, tls))
 }
 
 async fn shutdown_signal() {

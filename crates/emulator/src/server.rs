@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use eventhubs_amqp_io::TlsServerConfig;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -35,6 +36,40 @@ pub async fn run_with(
     ns: Arc<Namespace>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve(listener, None, ns, shutdown).await
+}
+
+/// Like [`run_with`], also serving AMQP over TLS (AMQPS, the service's port 5671) on a
+/// second listener.
+pub async fn run_with_tls(
+    listener: TcpListener,
+    tls_listener: TcpListener,
+    tls: TlsServerConfig,
+    ns: Arc<Namespace>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve(listener, Some((tls_listener, tls)), ns, shutdown).await
+}
+
+/// Accepts from `tls` when there is one; never resolves otherwise.
+async fn accept_tls(
+    tls: Option<&(TcpListener, TlsServerConfig)>,
+) -> std::io::Result<(TcpStream, SocketAddr, Option<TlsServerConfig>)> {
+    match tls {
+        Some((listener, config)) => {
+            let (stream, peer) = listener.accept().await?;
+            Ok((stream, peer, Some(config.clone())))
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn serve(
+    listener: TcpListener,
+    tls: Option<(TcpListener, TlsServerConfig)>,
+    ns: Arc<Namespace>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let shared = Arc::new(Shared {
         ns: ns.clone(),
         epochs: Arc::new(Epochs::default()),
@@ -45,32 +80,40 @@ pub async fn run_with(
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(10);
     loop {
-        tokio::select! {
+        let accepted = tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    backoff = Duration::from_millis(10);
-                    let Ok(permit) = limit.clone().try_acquire_owned() else {
-                        tracing::warn!(%peer, "connection limit reached; refusing connection");
-                        continue;
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let (shared, stop) = (shared.clone(), stop_rx.clone());
-                    tasks.spawn(async move {
-                        tracing::debug!(%peer, "accepted");
-                        connection::serve(stream, shared, stop).await;
-                        drop(permit);
-                    });
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: back off rather than spin.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                }
-            },
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-        }
+            a = listener.accept() => a.map(|(stream, peer)| (stream, peer, None)),
+            a = accept_tls(tls.as_ref()) => a,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+        };
+        let (stream, peer, tls) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off rather than spin.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(10);
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "connection limit reached; refusing connection");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (shared, stop) = (shared.clone(), stop_rx.clone());
+        tasks.spawn(async move {
+            tracing::debug!(%peer, tls = tls.is_some(), "accepted");
+            match tls {
+                None => connection::serve(stream, shared, stop).await,
+                Some(tls) => match tls.accept(stream).await {
+                    Ok(stream) => connection::serve(stream, shared, stop).await,
+                    Err(e) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
+                },
+            }
+            drop(permit);
+        });
     }
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -85,6 +128,7 @@ pub async fn run_with(
 #[derive(Debug)]
 pub struct Emulator {
     addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     namespace: Arc<Namespace>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -93,19 +137,39 @@ pub struct Emulator {
 impl Emulator {
     /// Starts an emulator with `config` on a free loopback port.
     pub async fn start(config: Config) -> std::io::Result<Self> {
+        Self::start_inner(config, None).await
+    }
+
+    /// Like [`Emulator::start`], also serving AMQP over TLS on a second free port.
+    pub async fn start_with_tls(config: Config, tls: TlsServerConfig) -> std::io::Result<Self> {
+        Self::start_inner(config, Some(tls)).await
+    }
+
+    async fn start_inner(config: Config, tls: Option<TlsServerConfig>) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let tls = match tls {
+            Some(config) => Some((TcpListener::bind("127.0.0.1:0").await?, config)),
+            None => None,
+        };
+        let tls_addr = tls.as_ref().map(|(l, _)| l.local_addr()).transpose()?;
         let namespace = Namespace::open(config)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(run_with(listener, namespace.clone(), async {
+        let task = tokio::spawn(serve(listener, tls, namespace.clone(), async {
             let _ = stopped.await;
         }));
         Ok(Self {
             addr,
+            tls_addr,
             namespace,
             stop: Some(stop),
             task: Some(task),
         })
+    }
+
+    /// The TLS listener's address, when started with [`Emulator::start_with_tls`].
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     /// The address it listens on.

@@ -1,0 +1,112 @@
+//! `eh emulator --tls-cert/--tls-key` serves AMQPS: a client trusting the certificate
+//! authenticates, sends and receives over TLS; one trusting only the web PKI is refused;
+//! the plain port keeps working alongside.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig};
+use eventhubs_amqp_io::{Connection, TlsConfig};
+use eventhubs_protocol::selector::StartPosition;
+use eventhubs_test_support::client::{body_of, connect, consumer, event, put_token};
+
+#[tokio::test]
+async fn amqps_listener() {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let dir = std::env::temp_dir().join(format!("eh-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eh"))
+        .args([
+            "emulator",
+            "--port",
+            "0",
+            "--tls-port",
+            "0",
+            "--log-level",
+            "warn",
+        ])
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        lines.push(line.trim().to_owned());
+    }
+    let plain = lines[0]
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let tls_addr = lines[2]
+        .strip_prefix("tls listening on ")
+        .unwrap_or_else(|| panic!("{lines:?}"))
+        .to_owned();
+
+    let trusted = TlsConfig::from_pem_roots(ck.cert.pem().as_bytes()).unwrap();
+    let conn = Connection::connect_tls(
+        &tls_addr,
+        "localhost",
+        ConnectionConfig::client("t"),
+        &trusted,
+    )
+    .await
+    .unwrap();
+    let session = conn.begin().await.unwrap();
+    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+    let sender = session
+        .attach_sender(LinkConfig::sender("s", "eh1/Partitions/2"))
+        .await
+        .unwrap();
+    sender
+        .send_encoded(event("over tls", None), 0)
+        .await
+        .unwrap();
+    let mut rx = session
+        .attach_receiver(consumer("2", StartPosition::Earliest, None), 10)
+        .await
+        .unwrap();
+    let d = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(body_of(&d.payload), ("over tls".to_owned(), 0));
+
+    // The same event is visible over the plain port.
+    let (_c, plain_session) = connect(plain).await;
+    assert_eq!(put_token(&plain_session, "SAS_KEY_VALUE").await, 202);
+    let mut rx = plain_session
+        .attach_receiver(consumer("2", StartPosition::Earliest, None), 10)
+        .await
+        .unwrap();
+    assert_eq!(body_of(&rx.recv().await.unwrap().payload).0, "over tls");
+
+    let untrusted = TlsConfig::webpki().unwrap();
+    let err = Connection::connect_tls(
+        &tls_addr,
+        "localhost",
+        ConnectionConfig::client("u"),
+        &untrusted,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
