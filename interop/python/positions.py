@@ -58,6 +58,20 @@ else:
 e = first_event("-1", False)
 check("earliest", e is not None and e.sequence_number == 0)
 
+# Enqueued time: each of three events sent apart has its own time; inclusive starts at the
+# event enqueued at that instant, exclusive right after it.
+with EventHubProducerClient.from_connection_string(conn, eventhub_name="eh1") as p:
+    for i in range(3):
+        p.send_event(EventData(f"t-{i}"), partition_id="1")
+        time.sleep(0.05)
+t1 = first_event(11, True)
+check("event t-1 found", t1 is not None and t1.body_as_str() == "t-1")
+if t1 is not None:
+    e = first_event(t1.enqueued_time, True)
+    check("enqueued time inclusive", e is not None and e.body_as_str() == "t-1")
+    e = first_event(t1.enqueued_time, False)
+    check("enqueued time exclusive", e is not None and e.body_as_str() == "t-2")
+
 # Latest: nothing old arrives; a new event does.
 got = []
 c = EventHubConsumerClient.from_connection_string(conn, consumer_group="$Default", eventhub_name="eh1")
@@ -70,7 +84,7 @@ deadline = time.time() + 10
 while not got and time.time() < deadline:
     time.sleep(0.1)
 c.close()
-print("latest got", [(e.sequence_number, e.body_as_str()) for e in got]); check("latest", len(got) == 1 and got[0].body_as_str() == "after" and got[0].sequence_number == 10)
+print("latest got", [(e.sequence_number, e.body_as_str()) for e in got]); check("latest", len(got) == 1 and got[0].body_as_str() == "after" and got[0].sequence_number == 13)
 
 print("ok" if not failures else f"FAILED {failures}", flush=True)
 sys.exit(1 if failures else 0)
