@@ -112,7 +112,14 @@ impl Receiver {
         .await
     }
 
+    /// Grants the sender `n` more credit (on top of the automatic top-up), e.g. to resume
+    /// after [`Receiver::drain`].
+    pub async fn add_credit(&self, n: u32) -> Result<(), Error> {
+        self.conn.request(Command::AddCredit(self.link, n)).await
+    }
+
     /// Asks the sender to use up or return all outstanding credit, and waits until it has.
+    /// The link then has no credit: [`Receiver::add_credit`] resumes it.
     pub async fn drain(&self) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
         self.conn.request(Command::Drain(self.link, tx)).await?;

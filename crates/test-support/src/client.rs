@@ -23,60 +23,140 @@ pub async fn connect(addr: std::net::SocketAddr) -> (Connection, Session) {
     (conn, session)
 }
 
-/// Puts a SAS token signed with `key` for `sb://localhost/eh1`; returns the status code.
+/// Puts a SAS token signed with `key` for `sb://localhost/eh1` (valid 10 minutes);
+/// returns the status code.
 ///
 /// # Panics
 /// When the exchange fails or the reply is malformed.
 pub async fn put_token(session: &Session, key: &str) -> i32 {
+    put_token_for(session, "sb://localhost/eh1", key, 600).await
+}
+
+/// Puts a SAS token for `audience` signed with `key`, expiring in `ttl_secs`; returns the
+/// status code.
+///
+/// # Panics
+/// When the exchange fails or the reply is malformed.
+pub async fn put_token_for(session: &Session, audience: &str, key: &str, ttl_secs: u64) -> i32 {
     let expiry = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-        + 600;
-    let token = eventhubs_protocol::sas::sign(
-        "sb://localhost/eh1",
-        "RootManageSharedAccessKey",
-        key,
-        expiry,
-    );
+        + ttl_secs;
+    let token = eventhubs_protocol::sas::sign(audience, "RootManageSharedAccessKey", key, expiry);
+    let reply = request(
+        session,
+        "$cbs",
+        vec![
+            (k::OPERATION, Value::from(k::PUT_TOKEN)),
+            (k::TYPE, Value::from(k::SAS_TOKEN_TYPE)),
+            (k::NAME, Value::from(audience)),
+        ],
+        Value::String(token),
+    )
+    .await;
+    status(&reply)
+}
+
+/// A `$management` READ of hub `name` (`partition` given: of that partition).
+///
+/// # Panics
+/// When the exchange fails.
+pub async fn management_read(session: &Session, name: &str, partition: Option<&str>) -> Message {
+    let mut props = vec![
+        (k::OPERATION, Value::from(k::READ)),
+        (k::NAME, Value::from(name)),
+    ];
+    match partition {
+        Some(p) => {
+            props.push((k::TYPE, Value::from(k::PARTITION_TYPE)));
+            props.push((k::PARTITION, Value::from(p)));
+        }
+        None => props.push((k::TYPE, Value::from(k::EVENTHUB_TYPE))),
+    }
+    request(session, "$management", props, Value::Null).await
+}
+
+/// Sends one request to a `$cbs`/`$management` node and returns the response; checks the
+/// response's correlation-id is the request's message-id with its type.
+///
+/// # Panics
+/// When the exchange fails or the correlation-id does not match.
+pub async fn request(
+    session: &Session,
+    node: &str,
+    properties: Vec<(&str, Value)>,
+    body: Value,
+) -> Message {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut replies = session
-        .attach_receiver(LinkConfig::receiver("cbs-reply", "$cbs"), 10)
+        .attach_receiver(LinkConfig::receiver(format!("{node}-reply-{n}"), node), 10)
         .await
         .unwrap();
     let requests = session
-        .attach_sender(LinkConfig::sender("cbs-req", "$cbs"))
+        .attach_sender(LinkConfig::sender(format!("{node}-req-{n}"), node))
         .await
         .unwrap();
+    let message_id = Value::Ulong(n);
     let request = Message {
         properties: Some(Properties {
-            message_id: Some(Value::from("req-1")),
+            message_id: Some(message_id.clone()),
             ..Properties::default()
         }),
-        application_properties: Some(vec![
-            ("operation".into(), Value::from(k::PUT_TOKEN)),
-            ("type".into(), Value::from(k::SAS_TOKEN_TYPE)),
-            ("name".into(), Value::from("sb://localhost/eh1")),
-        ]),
-        body: Body::Value(Value::String(token)),
+        application_properties: Some(
+            properties
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        ),
+        body: Body::Value(body),
         ..Message::default()
     };
     requests.send(&request).await.unwrap();
     let reply = Message::decode(&replies.recv().await.unwrap().payload).unwrap();
     assert_eq!(
-        reply.properties.unwrap().correlation_id,
-        Some(Value::from("req-1")),
-        "correlation-id keeps its type"
+        reply
+            .properties
+            .as_ref()
+            .and_then(|p| p.correlation_id.clone()),
+        Some(message_id),
+        "correlation-id keeps the message-id's type"
     );
-    let status = reply
+    let _ = requests.close(None).await;
+    let _ = replies.close(None).await;
+    reply
+}
+
+/// An application property of a response.
+pub fn app_property<'a>(reply: &'a Message, key: &str) -> Option<&'a Value> {
+    reply
         .application_properties
-        .unwrap()
-        .into_iter()
-        .find(|(k, _)| k == "status-code")
-        .unwrap()
-        .1;
-    match status {
-        Value::Int(s) => s,
+        .as_ref()?
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// The `status-code` of a response (an int, as the service sends it).
+///
+/// # Panics
+/// When it is missing or not an int.
+pub fn status(reply: &Message) -> i32 {
+    match app_property(reply, k::STATUS_CODE) {
+        Some(Value::Int(s)) => *s,
         other => panic!("status-code must be an int, got {other:?}"),
+    }
+}
+
+/// A value of a response's map body by string key.
+pub fn body_field<'a>(reply: &'a Message, key: &str) -> Option<&'a Value> {
+    match &reply.body {
+        Body::Value(Value::Map(entries)) => entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v),
+        _ => None,
     }
 }
 
