@@ -43,6 +43,12 @@ pub(crate) enum Command {
         format: u32,
         reply: Option<Reply<DeliveryState>>,
     },
+    /// Pre-settled deliveries handed over in one command (one channel hop for many).
+    SendSettledMany {
+        link: LinkId,
+        payloads: Vec<Bytes>,
+        format: u32,
+    },
     AddCredit(LinkId, u32),
     Drain(LinkId, Reply<()>),
     Disposition {

@@ -224,6 +224,20 @@ impl Driver {
                     }
                 }
             }
+            Command::SendSettledMany {
+                link,
+                payloads,
+                format,
+            } => {
+                for payload in payloads {
+                    self.next_context += 1;
+                    let ctx = self.next_context;
+                    if let Err(e) = self.engine.send(link, payload, format, true, ctx) {
+                        tracing::debug!(error = %e, "pre-settled send failed");
+                        break;
+                    }
+                }
+            }
             Command::AddCredit(link, n) => {
                 let credit = self.engine.credit(link).unwrap_or(0).saturating_add(n);
                 let _ = self.engine.flow(link, credit, false);

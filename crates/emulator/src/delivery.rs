@@ -69,18 +69,20 @@ pub(crate) async fn serve(ns: Arc<Namespace>, c: Consumer) {
             continue;
         }
         let metric = runtime_metric.then(|| runtime_annotations(&p.lock().info()));
-        for e in events {
-            next = e.sequence_number + 1;
-            let bytes = match &metric {
+        let count = events.len() as u64;
+        next = events.last().map_or(next, |e| e.sequence_number + 1);
+        let payloads = events
+            .into_iter()
+            .map(|e| match &metric {
                 Some(m) => with_metric(&e, m.clone()),
                 None => e.bytes,
-            };
-            if sender.send_settled(bytes, 0).await.is_err() {
-                return;
-            }
-            p.events_out
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })
+            .collect();
+        if sender.send_settled_many(payloads, 0).await.is_err() {
+            return;
         }
+        p.events_out
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -5,7 +5,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use eventhubs_amqp::codec::DecodeError;
 use eventhubs_amqp::connection::Delivery;
 use eventhubs_amqp::definitions::{condition, AmqpError};
 use eventhubs_amqp::delivery_state::DeliveryState;
@@ -154,18 +155,29 @@ fn store(
     let now = clock::now_ms();
     let mut log = p.lock();
     let first = (log.next_sequence(), log.next_offset());
+    let size: usize = events.iter().map(|e| e.len() + 96).sum();
+    let mut stamped =
+        BytesMut::with_capacity(size + envelope_key.as_ref().map_or(0, |k| k.len() * events.len()));
     log.append_all(now, &events, |event, seq, offset, time| {
-        stamp::stamp(event, seq, offset, time, envelope_key.as_deref())
+        stamp::stamp_into(
+            &mut stamped,
+            event,
+            seq,
+            offset,
+            time,
+            envelope_key.as_deref(),
+        )?;
+        Ok::<_, DecodeError>(stamped.split().freeze())
     })
     .map_err(decode_error)?;
     let generation = match &ns.journal {
         Some(journal) => {
-            let mut records = Vec::new();
-            for e in log.newest(events.len()) {
-                segment::encode_record(&mut records, e);
-            }
             let generation = journal
-                .stage(p.slot, &records, first, log.next_sequence())
+                .stage(p.slot, first, log.next_sequence(), |records| {
+                    for e in log.newest(events.len()) {
+                        segment::encode_record(records, e);
+                    }
+                })
                 .map_err(|_| {
                     AmqpError::new(
                         condition::INTERNAL_ERROR,

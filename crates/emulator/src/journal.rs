@@ -65,15 +65,16 @@ impl Journal {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Stages `records` (encoded by `segment::encode_record`) for partition `slot`, whose
-    /// first record has `first` sequence number and offset; returns the generation to wait
-    /// for. Callers hold the partition's lock so records are staged in sequence order.
+    /// Stages the records `write` appends (encoded by `segment::encode_record`) for
+    /// partition `slot`, whose first record has `first` sequence number and offset;
+    /// returns the generation to wait for. Callers hold the partition's lock so records are
+    /// staged in sequence order.
     pub(crate) fn stage(
         &self,
         slot: usize,
-        records: &[u8],
         first: (i64, i64),
         next_sequence: i64,
+        write: impl FnOnce(&mut Vec<u8>),
     ) -> Result<u64, StoreFailed> {
         let mut state = self.lock();
         if state.failed || state.closed {
@@ -86,7 +87,7 @@ impl Journal {
             state.dirty.push(slot);
         }
         let staged = &mut state.partitions[slot];
-        staged.records.extend_from_slice(records);
+        write(&mut staged.records);
         staged.next_sequence = next_sequence;
         drop(state);
         self.wake.notify_one();

@@ -43,4 +43,4 @@ pub mod server;
 mod stamp;
 
 pub use config::{Config, ConfigError, DurableStorage, HubConfig, Storage, SyncPolicy};
-pub use server::{connection_string, run, Emulator};
+pub use server::{connection_string, run, Emulator, Service};

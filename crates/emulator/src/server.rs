@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventhubs_amqp_io::TlsServerConfig;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
@@ -64,17 +65,48 @@ async fn accept_tls(
     }
 }
 
+/// The emulator's AMQP service over any byte stream (in-memory pipes, WebSockets, fuzzing):
+/// what the accept loop runs for each TCP or TLS connection.
+#[derive(Debug, Clone)]
+pub struct Service {
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Service {
+    /// A service over `ns`; connections it serves share epochs and receiver quotas.
+    pub fn new(ns: Arc<Namespace>) -> Self {
+        Self::with_stop(ns, watch::channel(false).1)
+    }
+
+    fn with_stop(ns: Arc<Namespace>, stop: watch::Receiver<bool>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                ns,
+                epochs: Arc::new(Epochs::default()),
+            }),
+            stop,
+        }
+    }
+
+    /// Serves one connection (starting with the client's protocol header) until the
+    /// client closes it, it fails, or the emulator shuts down.
+    pub async fn serve_connection<S>(&self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        connection::serve(stream, self.shared.clone(), self.stop.clone()).await;
+    }
+}
+
 async fn serve(
     listener: TcpListener,
     tls: Option<(TcpListener, TlsServerConfig)>,
     ns: Arc<Namespace>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let shared = Arc::new(Shared {
-        ns: ns.clone(),
-        epochs: Arc::new(Epochs::default()),
-    });
     let (stop_tx, stop_rx) = watch::channel(false);
+    let service = Service::with_stop(ns.clone(), stop_rx);
     let limit = Arc::new(Semaphore::new(ns.config.max_connections));
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
@@ -102,13 +134,13 @@ async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (shared, stop) = (shared.clone(), stop_rx.clone());
+        let service = service.clone();
         tasks.spawn(async move {
             tracing::debug!(%peer, tls = tls.is_some(), "accepted");
             match tls {
-                None => connection::serve(stream, shared, stop).await,
+                None => service.serve_connection(stream).await,
                 Some(tls) => match tls.accept(stream).await {
-                    Ok(stream) => connection::serve(stream, shared, stop).await,
+                    Ok(stream) => service.serve_connection(stream).await,
                     Err(e) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
                 },
             }

@@ -6,7 +6,7 @@ mod raw;
 mod sections;
 
 pub use batch::{BatchBuilder, BATCH_MESSAGE_FORMAT};
-pub use raw::RawMessage;
+pub use raw::{RawMessage, Sections};
 pub use sections::{Header, Properties};
 
 use bytes::{BufMut, Bytes, BytesMut};

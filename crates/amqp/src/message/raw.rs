@@ -24,25 +24,10 @@ impl RawMessage {
     pub fn parse(bytes: Bytes) -> Result<Self, DecodeError> {
         let mut sections = Vec::with_capacity(4);
         let mut starts = Vec::with_capacity(4);
-        {
-            let mut r = Reader::new(&bytes);
-            while !r.is_empty() {
-                starts.push(r.position());
-                let c = r.u8()?;
-                if c != code::DESCRIBED {
-                    return Err(unexpected("message section", c));
-                }
-                let desc = r.descriptor_after_constructor(d::code_of)?;
-                let Descriptor::Code(n @ d::HEADER..=d::FOOTER) = desc else {
-                    return Err(DecodeError::UnexpectedDescriptor {
-                        expected: "message section",
-                        found: desc.to_string(),
-                    });
-                };
-                let start = r.position();
-                r.skip_value()?;
-                sections.push((n, start, r.position()));
-            }
+        for section in Sections::new(&bytes) {
+            let (code, whole, value_start) = section?;
+            starts.push(whole.start);
+            sections.push((code, value_start, whole.end));
         }
         Ok(Self {
             bytes,
@@ -117,5 +102,56 @@ impl RawMessage {
     /// Fully decodes the message.
     pub fn decode(&self) -> Result<Message, DecodeError> {
         Message::decode(&self.bytes)
+    }
+}
+
+/// The sections of an encoded message, in order, without allocating: each item is the
+/// section's descriptor code, its byte range (descriptor included) and where its value
+/// starts. Validates framing, not contents; stops after the first error.
+#[derive(Debug, Clone)]
+pub struct Sections<'a> {
+    reader: Reader<'a>,
+    failed: bool,
+}
+
+impl<'a> Sections<'a> {
+    /// Scans `bytes`.
+    pub fn new(bytes: &'a Bytes) -> Self {
+        Self {
+            reader: Reader::new(bytes),
+            failed: false,
+        }
+    }
+
+    fn next_section(&mut self) -> Result<(u64, std::ops::Range<usize>, usize), DecodeError> {
+        let r = &mut self.reader;
+        let start = r.position();
+        let c = r.u8()?;
+        if c != code::DESCRIBED {
+            return Err(unexpected("message section", c));
+        }
+        let desc = r.descriptor_after_constructor(d::code_of)?;
+        let Descriptor::Code(n @ d::HEADER..=d::FOOTER) = desc else {
+            return Err(DecodeError::UnexpectedDescriptor {
+                expected: "message section",
+                found: desc.to_string(),
+            });
+        };
+        let value_start = r.position();
+        r.skip_value()?;
+        Ok((n, start..r.position(), value_start))
+    }
+}
+
+impl Iterator for Sections<'_> {
+    type Item = Result<(u64, std::ops::Range<usize>, usize), DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.reader.is_empty() {
+            return None;
+        }
+        let item = self.next_section();
+        self.failed = item.is_err();
+        Some(item)
     }
 }

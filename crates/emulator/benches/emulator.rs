@@ -1,0 +1,170 @@
+//! Emulator benchmark: ingest (100-event batches, in memory and durable with group-commit
+//! fsync) and delivery to one receiver, with the project's AMQP engine as the client over
+//! loopback. 100-byte event bodies. Prints events/s and process CPU ns/event (client and
+//! emulator run in this process, so CPU covers both ends). Not a test: run it with
+//! `cargo bench -p eventhubs-emulator --bench emulator` (optionally `-- --quick`).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use eventhubs_amqp::codec::Encode;
+use eventhubs_amqp::connection::LinkConfig;
+use eventhubs_amqp::delivery_state::DeliveryState;
+use eventhubs_amqp::message::{BatchBuilder, Message, BATCH_MESSAGE_FORMAT};
+use eventhubs_emulator::config::Retention;
+use eventhubs_emulator::{Config, DurableStorage, Emulator, Storage};
+use eventhubs_protocol::selector::StartPosition;
+use eventhubs_test_support::client::{connect, consumer, put_token};
+
+const BODY: usize = 100;
+const BATCH: usize = 100;
+/// Batches in flight per producer link.
+const WINDOW: usize = 32;
+
+fn cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Measures `events` events done by `f`: (events/s, CPU ns/event).
+async fn measure<F: std::future::Future<Output = ()>>(events: u64, f: F) -> (f64, f64) {
+    let (t0, c0) = (Instant::now(), cpu_now());
+    f.await;
+    let (wall, cpu) = (t0.elapsed(), cpu_now() - c0);
+    eprintln!("  {events} events in {wall:?}");
+    (
+        events as f64 / wall.as_secs_f64(),
+        cpu.as_nanos() as f64 / events as f64,
+    )
+}
+
+fn batch() -> Bytes {
+    let e = Message::with_data(vec![b'x'; BODY]).to_bytes();
+    let mut b = BatchBuilder::new(None, 1 << 20);
+    for _ in 0..BATCH {
+        assert!(b.try_add_encoded(&e));
+    }
+    b.finish()
+}
+
+fn config(storage: Storage) -> Config {
+    let mut c = Config::default();
+    c.retention = Retention {
+        max_events: usize::MAX,
+        max_bytes: u64::MAX,
+        ..Retention::default()
+    };
+    c.storage = storage;
+    c
+}
+
+/// Sends `batches` batches to each of `links` partitions, one connection per link, with
+/// `WINDOW` unsettled batches in flight on each; every batch must be accepted.
+async fn ingest(em: &Emulator, links: usize, batches: usize) {
+    let payload = batch();
+    let mut tasks = tokio::task::JoinSet::new();
+    for partition in 0..links {
+        let (addr, payload) = (em.addr(), payload.clone());
+        tasks.spawn(async move {
+            let (conn, session) = connect(addr).await;
+            assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+            let sender = session
+                .attach_sender(LinkConfig::sender(
+                    "bench",
+                    format!("eh1/Partitions/{partition}"),
+                ))
+                .await
+                .unwrap();
+            let mut inflight = VecDeque::new();
+            for _ in 0..batches {
+                let pending = sender
+                    .start_send(payload.clone(), BATCH_MESSAGE_FORMAT)
+                    .await
+                    .unwrap();
+                inflight.push_back(pending);
+                if inflight.len() >= WINDOW {
+                    let outcome = inflight.pop_front().unwrap().wait().await.unwrap();
+                    assert_eq!(outcome, DeliveryState::Accepted);
+                }
+            }
+            for p in inflight {
+                assert_eq!(p.wait().await.unwrap(), DeliveryState::Accepted);
+            }
+            drop(conn);
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+}
+
+/// Receives `events` events of partition 0 from the earliest one with credit `prefetch`.
+async fn deliver(em: &Emulator, events: u64, prefetch: u32) {
+    let (_conn, session) = connect(em.addr()).await;
+    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+    let mut rx = session
+        .attach_receiver(consumer("0", StartPosition::Earliest, None), prefetch)
+        .await
+        .unwrap();
+    for _ in 0..events {
+        rx.recv().await.unwrap();
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let batches = if quick { 2_000 } else { 12_500 };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("eh-bench-{}", std::process::id()));
+    let mut rows: Vec<(String, (f64, f64))> = Vec::new();
+    rt.block_on(async {
+        for links in [1, 4] {
+            let em = Emulator::start(config(Storage::Memory)).await.unwrap();
+            let events = (links * batches * BATCH) as u64;
+            eprintln!("ingest, memory, {links} link(s)");
+            let r = measure(events, ingest(&em, links, batches)).await;
+            rows.push((
+                format!("ingest 100-event batches, memory, {links} link(s)"),
+                r,
+            ));
+            if links == 1 {
+                for prefetch in [300, 5000] {
+                    eprintln!("deliver, credit {prefetch}");
+                    let r = measure(events, deliver(&em, events, prefetch)).await;
+                    rows.push((format!("deliver to one receiver, credit {prefetch}"), r));
+                }
+            }
+            em.shutdown().await;
+        }
+        for links in [1, 4] {
+            let _ = std::fs::remove_dir_all(&dir);
+            let em = Emulator::start(config(Storage::Durable(DurableStorage::new(&dir))))
+                .await
+                .unwrap();
+            let events = (links * batches * BATCH) as u64;
+            eprintln!("ingest, durable (fsync group commit), {links} link(s)");
+            let r = measure(events, ingest(&em, links, batches)).await;
+            rows.push((
+                format!("ingest 100-event batches, durable fsync, {links} link(s)"),
+                r,
+            ));
+            em.shutdown().await;
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    println!();
+    println!("| path | events/s | CPU ns/event |");
+    println!("|---|---:|---:|");
+    for (name, (rate, cpu)) in rows {
+        println!("| {name} | {rate:.0} | {cpu:.0} |");
+    }
+}
