@@ -1,7 +1,7 @@
 //! The connection task: owns the socket and the sans-IO engine, serves handle commands,
 //! and turns engine events into replies, deliveries and link notifications.
 
-use std::collections::HashMap;
+use eventhubs_amqp::id_map::IdMap;
 use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
@@ -42,15 +42,15 @@ pub(crate) struct Driver {
     self_tx: mpsc::WeakSender<Command>,
     opened: Option<oneshot::Sender<Result<Box<Open>, Error>>>,
     incoming: Option<mpsc::UnboundedSender<IncomingLink>>,
-    begins: HashMap<SessionId, Reply<SessionId>>,
-    attaches: HashMap<LinkId, PendingAttach>,
-    receivers: HashMap<LinkId, ReceiverState>,
-    outcomes: HashMap<u64, Reply<DeliveryState>>,
-    drains: HashMap<LinkId, Reply<()>>,
-    detaches: HashMap<LinkId, Reply<()>>,
+    begins: IdMap<SessionId, Reply<SessionId>>,
+    attaches: IdMap<LinkId, PendingAttach>,
+    receivers: IdMap<LinkId, ReceiverState>,
+    outcomes: IdMap<u64, Reply<DeliveryState>>,
+    drains: IdMap<LinkId, Reply<()>>,
+    detaches: IdMap<LinkId, Reply<()>>,
     close_reply: Option<Reply<()>>,
     next_context: u64,
-    credit_watches: HashMap<LinkId, tokio::sync::watch::Sender<u32>>,
+    credit_watches: IdMap<LinkId, tokio::sync::watch::Sender<u32>>,
 }
 
 impl Driver {
@@ -67,15 +67,15 @@ impl Driver {
             self_tx,
             opened: Some(opened),
             incoming,
-            begins: HashMap::new(),
-            attaches: HashMap::new(),
-            receivers: HashMap::new(),
-            outcomes: HashMap::new(),
-            drains: HashMap::new(),
-            detaches: HashMap::new(),
+            begins: IdMap::default(),
+            attaches: IdMap::default(),
+            receivers: IdMap::default(),
+            outcomes: IdMap::default(),
+            drains: IdMap::default(),
+            detaches: IdMap::default(),
             close_reply: None,
             next_context: 0,
-            credit_watches: HashMap::new(),
+            credit_watches: IdMap::default(),
         }
     }
 

@@ -25,6 +25,7 @@ pub mod definitions;
 pub mod delivery_state;
 pub mod descriptors;
 pub mod frame;
+pub mod id_map;
 pub mod message;
 pub mod performatives;
 pub mod sasl;

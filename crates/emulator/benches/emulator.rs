@@ -2,7 +2,8 @@
 //! fsync) and delivery to one receiver, with the project's AMQP engine as the client over
 //! loopback. 100-byte event bodies. Prints events/s and process CPU ns/event (client and
 //! emulator run in this process, so CPU covers both ends). Not a test: run it with
-//! `cargo bench -p eventhubs-emulator --bench emulator` (optionally `-- --quick`).
+//! `cargo bench -p eventhubs-emulator --bench emulator` (optionally `-- --quick`, and words
+//! that pick rows by name: `-- memory`, `-- deliver`, `-- durable`).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ use eventhubs_test_support::client::{connect, consumer, put_token};
 const BODY: usize = 100;
 const BATCH: usize = 100;
 /// Batches in flight per producer link.
-const WINDOW: usize = 32;
+const WINDOW: usize = 16;
 
 fn cpu_now() -> Duration {
     let mut ts = libc::timespec {
@@ -119,6 +120,11 @@ async fn deliver(em: &Emulator, events: u64, prefetch: u32) {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f));
     let batches = if quick { 2_000 } else { 12_500 };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -127,7 +133,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("eh-bench-{}", std::process::id()));
     let mut rows: Vec<(String, (f64, f64))> = Vec::new();
     rt.block_on(async {
-        for links in [1, 4] {
+        for links in [1, 2, 4] {
             let em = Emulator::start(config(Storage::Memory)).await.unwrap();
             let events = (links * batches * BATCH) as u64;
             eprintln!("ingest, memory, {links} link(s)");
@@ -146,6 +152,9 @@ fn main() {
             em.shutdown().await;
         }
         for links in [1, 4] {
+            if !wanted("durable") {
+                break;
+            }
             let _ = std::fs::remove_dir_all(&dir);
             let em = Emulator::start(config(Storage::Durable(DurableStorage::new(&dir))))
                 .await
@@ -164,7 +173,7 @@ fn main() {
     println!();
     println!("| path | events/s | CPU ns/event |");
     println!("|---|---:|---:|");
-    for (name, (rate, cpu)) in rows {
+    for (name, (rate, cpu)) in rows.into_iter().filter(|(n, _)| wanted(n)) {
         println!("| {name} | {rate:.0} | {cpu:.0} |");
     }
 }

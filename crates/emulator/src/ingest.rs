@@ -32,29 +32,37 @@ pub(crate) async fn serve(
     let mut commits = ns.journal.as_ref().map(|j| j.subscribe());
     // Unsettled deliveries stored in the durable journal, waiting for their generation.
     let mut waiting: VecDeque<(u32, u64)> = VecDeque::new();
+    let mut outcomes = Outcomes::default();
     loop {
         tokio::select! {
             d = rx.recv() => {
-                let Ok(d) = d else { return };
-                let hub = &ns.hubs[hub_index];
-                let outcome = match store(&ns, hub, partition, &d) {
-                    Ok(Some(generation)) if !d.settled => {
-                        waiting.push_back((d.delivery_id, generation));
-                        continue;
+                let Ok(mut d) = d else { return };
+                // Take every delivery already here: one settlement per run of them, not one
+                // connection-task wake-up per delivery.
+                for _ in 0..MAX_DELIVERIES_PER_WAKE {
+                    let hub = &ns.hubs[hub_index];
+                    match store(&ns, hub, partition, &d) {
+                        _ if d.settled => {}
+                        Ok(Some(generation)) => waiting.push_back((d.delivery_id, generation)),
+                        Ok(None) => outcomes.push(d.delivery_id, DeliveryState::Accepted),
+                        Err(e) => {
+                            tracing::info!(hub = %hub.name, error = %e, "rejecting event");
+                            outcomes.push(d.delivery_id, DeliveryState::Rejected(Some(e)));
+                        }
                     }
-                    Ok(_) => DeliveryState::Accepted,
-                    Err(e) => {
-                        tracing::info!(hub = %hub.name, error = %e, "rejecting event");
-                        DeliveryState::Rejected(Some(e))
+                    match rx.try_recv().await {
+                        Ok(Some(next)) => d = next,
+                        Ok(None) => break,
+                        Err(_) => return,
                     }
-                };
-                if !d.settled && rx.settle(d.delivery_id, d.delivery_id, outcome).await.is_err() {
+                }
+                if outcomes.flush(&rx).await.is_err() {
                     return;
                 }
             }
             commit = committed(&mut commits), if !waiting.is_empty() => {
                 let Some(commit) = commit else { return };
-                if settle_committed(&rx, &mut waiting, commit).await.is_err() {
+                if settle_committed(&rx, &mut waiting, commit, &mut outcomes).await.is_err() {
                     return;
                 }
             }
@@ -67,6 +75,34 @@ pub(crate) async fn serve(
     }
 }
 
+/// Deliveries taken per wake-up before settling (bounds the latency of the first one).
+const MAX_DELIVERIES_PER_WAKE: usize = 256;
+
+/// Outcomes to send, merged into ranges of consecutive delivery ids with the same state.
+#[derive(Debug, Default)]
+struct Outcomes {
+    ranges: Vec<(u32, u32, DeliveryState)>,
+}
+
+impl Outcomes {
+    fn push(&mut self, id: u32, state: DeliveryState) {
+        if let Some((_, last, s)) = self.ranges.last_mut() {
+            if last.checked_add(1) == Some(id) && *s == state {
+                *last = id;
+                return;
+            }
+        }
+        self.ranges.push((id, id, state));
+    }
+
+    async fn flush(&mut self, rx: &Receiver) -> Result<(), eventhubs_amqp_io::Error> {
+        for (first, last, state) in self.ranges.drain(..) {
+            rx.settle(first, last, state).await?;
+        }
+        Ok(())
+    }
+}
+
 /// The journal's next commit (`None` once the journal is gone).
 async fn committed(commits: &mut Option<watch::Receiver<Commit>>) -> Option<Commit> {
     let commits = commits.as_mut()?;
@@ -75,12 +111,13 @@ async fn committed(commits: &mut Option<watch::Receiver<Commit>>) -> Option<Comm
     Some(commit)
 }
 
-/// Accepts the waiting deliveries `commit` covers (in ranges of consecutive delivery ids),
-/// or rejects all of them if the store failed.
+/// Accepts the waiting deliveries `commit` covers, or rejects all of them if the store
+/// failed.
 async fn settle_committed(
     rx: &Receiver,
     waiting: &mut VecDeque<(u32, u64)>,
     commit: Commit,
+    outcomes: &mut Outcomes,
 ) -> Result<(), eventhubs_amqp_io::Error> {
     let outcome = if commit.failed {
         DeliveryState::Rejected(Some(AmqpError::new(
@@ -90,25 +127,14 @@ async fn settle_committed(
     } else {
         DeliveryState::Accepted
     };
-    let mut range: Option<(u32, u32)> = None;
     while let Some(&(id, generation)) = waiting.front() {
         if generation > commit.generation && !commit.failed {
             break;
         }
         waiting.pop_front();
-        range = match range {
-            Some((first, last)) if last.checked_add(1) == Some(id) => Some((first, id)),
-            Some((first, last)) => {
-                rx.settle(first, last, outcome.clone()).await?;
-                Some((id, id))
-            }
-            None => Some((id, id)),
-        };
+        outcomes.push(id, outcome.clone());
     }
-    if let Some((first, last)) = range {
-        rx.settle(first, last, outcome).await?;
-    }
-    Ok(())
+    outcomes.flush(rx).await
 }
 
 fn decode_error(e: impl std::fmt::Display) -> AmqpError {

@@ -76,22 +76,29 @@ impl PartitionLog {
         mut stamp: impl FnMut(&T, i64, i64, i64) -> Result<Bytes, E>,
     ) -> Result<(), E> {
         let (mut seq, mut offset) = (self.next_sequence, self.next_offset);
-        let mut stamped = Vec::with_capacity(items.len());
+        let (len_before, mut added) = (self.events.len(), 0u64);
+        self.events.reserve(items.len());
         for item in items {
-            let bytes = stamp(item, seq, offset, now_ms)?;
-            let len = bytes.len() as i64;
-            stamped.push(StoredEvent {
+            let bytes = match stamp(item, seq, offset, now_ms) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.events.truncate(len_before);
+                    return Err(e);
+                }
+            };
+            let len = bytes.len();
+            self.events.push_back(StoredEvent {
                 sequence_number: seq,
                 offset,
                 enqueued_ms: now_ms,
                 bytes,
             });
             seq += 1;
-            offset += len;
+            offset += len as i64;
+            added += len as u64;
         }
-        self.bytes += stamped.iter().map(|e| e.bytes.len() as u64).sum::<u64>();
+        self.bytes += added;
         (self.next_sequence, self.next_offset) = (seq, offset);
-        self.events.extend(stamped);
         Ok(())
     }
 
@@ -320,6 +327,23 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![3, 4]
         );
+    }
+
+    /// A failing stamp leaves the log as it was: all of a batch or none of it.
+    #[test]
+    fn append_all_is_atomic() {
+        let mut log = log_with(2);
+        let r = log.append_all(5000, &[1, 2, 3], |i, _, _, _| {
+            if *i == 3 {
+                Err("bad")
+            } else {
+                Ok(Bytes::from_static(b"ok"))
+            }
+        });
+        assert_eq!(r, Err("bad"));
+        assert_eq!((log.next_sequence(), log.next_offset()), (2, 20));
+        log.publish_all();
+        assert_eq!(log.read(0, 10).len(), 2);
     }
 
     /// Unpublished events are neither read, nor reported, nor the `@latest` position.

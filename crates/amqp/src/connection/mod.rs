@@ -57,7 +57,9 @@ pub use error::ConnectionError;
 pub use event::{Delivery, Event, LinkId, SessionId};
 pub use link::LinkConfig;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::id_map::IdMap;
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
@@ -98,10 +100,10 @@ pub struct Connection {
     input: BytesMut,
     output: BytesMut,
     events: VecDeque<Event>,
-    sessions: HashMap<u16, Session>,
+    sessions: IdMap<u16, Session>,
     /// Remote channel → local channel.
-    remote_channels: HashMap<u16, u16>,
-    links: HashMap<LinkId, Link>,
+    remote_channels: IdMap<u16, u16>,
+    links: IdMap<LinkId, Link>,
     next_link_id: u64,
     remote_max_frame_size: u32,
     remote_channel_max: u16,
@@ -123,9 +125,9 @@ impl Connection {
             input: BytesMut::with_capacity(64 * 1024),
             output: BytesMut::with_capacity(64 * 1024),
             events: VecDeque::new(),
-            sessions: HashMap::new(),
-            remote_channels: HashMap::new(),
-            links: HashMap::new(),
+            sessions: IdMap::default(),
+            remote_channels: IdMap::default(),
+            links: IdMap::default(),
             next_link_id: 0,
             remote_max_frame_size: frame::MIN_MAX_FRAME_SIZE,
             remote_channel_max: u16::MAX,
@@ -589,21 +591,18 @@ impl Connection {
 // Lookups by id that turn a missing entry into the typed error. Free functions over one
 // field, so the caller can keep using the other fields while holding the reference.
 fn link_mut<'a>(
-    links: &'a mut HashMap<LinkId, Link>,
+    links: &'a mut IdMap<LinkId, Link>,
     id: &LinkId,
 ) -> Result<&'a mut Link, ConnectionError> {
     links.get_mut(id).ok_or(ConnectionError::Unknown("link"))
 }
 
-fn link_ref<'a>(
-    links: &'a HashMap<LinkId, Link>,
-    id: &LinkId,
-) -> Result<&'a Link, ConnectionError> {
+fn link_ref<'a>(links: &'a IdMap<LinkId, Link>, id: &LinkId) -> Result<&'a Link, ConnectionError> {
     links.get(id).ok_or(ConnectionError::Unknown("link"))
 }
 
 fn session_mut<'a>(
-    sessions: &'a mut HashMap<u16, Session>,
+    sessions: &'a mut IdMap<u16, Session>,
     channel: &u16,
 ) -> Result<&'a mut Session, ConnectionError> {
     sessions
@@ -612,7 +611,7 @@ fn session_mut<'a>(
 }
 
 fn session_ref<'a>(
-    sessions: &'a HashMap<u16, Session>,
+    sessions: &'a IdMap<u16, Session>,
     channel: &u16,
 ) -> Result<&'a Session, ConnectionError> {
     sessions

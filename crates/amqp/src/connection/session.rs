@@ -1,6 +1,8 @@
 //! Per-session state: channels, transfer-id windows, handle maps and unsettled deliveries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::id_map::IdMap;
 
 use super::event::LinkId;
 
@@ -41,8 +43,8 @@ pub(crate) struct Session {
     pub(crate) next_delivery_id: u32,
     pub(crate) handle_max: u32,
     pub(crate) remote_handle_max: u32,
-    pub(crate) local_handles: HashMap<u32, LinkId>,
-    pub(crate) remote_handles: HashMap<u32, LinkId>,
+    pub(crate) local_handles: IdMap<u32, LinkId>,
+    pub(crate) remote_handles: IdMap<u32, LinkId>,
     /// Deliveries we sent unsettled, by delivery id.
     pub(crate) unsettled_out: BTreeMap<u32, Unsettled>,
     /// Deliveries we received unsettled, by delivery id.
@@ -62,8 +64,8 @@ impl Session {
             next_delivery_id: 0,
             handle_max: u32::MAX,
             remote_handle_max: u32::MAX,
-            local_handles: HashMap::new(),
-            remote_handles: HashMap::new(),
+            local_handles: IdMap::default(),
+            remote_handles: IdMap::default(),
             unsettled_out: BTreeMap::new(),
             unsettled_in: BTreeMap::new(),
         }
