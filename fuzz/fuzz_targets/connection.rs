@@ -2,25 +2,14 @@
 //! state machine must close with an AMQP error or keep going, never panic.
 #![no_main]
 
+#[path = "handshake.rs"]
+mod handshake;
+
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, BytesMut};
 use eventhubs_amqp::connection::{Connection, ConnectionConfig};
-use eventhubs_amqp::frame::{self, ProtocolHeader};
-use eventhubs_amqp::performatives::{Begin, Open};
-use eventhubs_amqp::sasl::{SaslFrame, SaslInit};
 
-fn handshake() -> BytesMut {
-    let mut b = BytesMut::new();
-    b.put_slice(&ProtocolHeader::Sasl.bytes());
-    let init = SaslInit { mechanism: "ANONYMOUS".into(), initial_response: None, hostname: None };
-    frame::write_sasl(&mut b, &SaslFrame::Init(init));
-    b.put_slice(&ProtocolHeader::Amqp.bytes());
-    frame::write_amqp(&mut b, 0, &Open { container_id: "fuzz-client".into(), ..Open::default() }, &[]);
-    let begin = Begin { next_outgoing_id: 0, incoming_window: 100, outgoing_window: 100, ..Begin::default() };
-    frame::write_amqp(&mut b, 0, &begin, &[]);
-    b
-}
+use handshake::handshake;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let now = Instant::now();

@@ -4,30 +4,20 @@
 //! namespace (with tight retention) serves every input, like a long-running emulator.
 #![no_main]
 
+#[path = "handshake.rs"]
+mod handshake;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bytes::{BufMut, BytesMut};
-use eventhubs_amqp::frame::{self, ProtocolHeader};
-use eventhubs_amqp::performatives::{Begin, Open};
-use eventhubs_amqp::sasl::{SaslFrame, SaslInit};
 use eventhubs_emulator::config::Retention;
 use eventhubs_emulator::namespace::Namespace;
 use eventhubs_emulator::{Config, Service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 
-fn handshake() -> BytesMut {
-    let mut b = BytesMut::new();
-    b.put_slice(&ProtocolHeader::Sasl.bytes());
-    let init = SaslInit { mechanism: "ANONYMOUS".into(), initial_response: None, hostname: None };
-    frame::write_sasl(&mut b, &SaslFrame::Init(init));
-    b.put_slice(&ProtocolHeader::Amqp.bytes());
-    frame::write_amqp(&mut b, 0, &Open { container_id: "fuzz-client".into(), ..Open::default() }, &[]);
-    let begin = Begin { next_outgoing_id: 0, incoming_window: 5000, outgoing_window: 5000, ..Begin::default() };
-    frame::write_amqp(&mut b, 0, &begin, &[]);
-    b
-}
+use handshake::handshake;
+
 
 fn setup() -> &'static (Runtime, Service) {
     static SETUP: OnceLock<(Runtime, Service)> = OnceLock::new();

@@ -4,7 +4,6 @@
 //! `cargo bench -p eventhubs-amqp-io --bench amqp` (optionally `-- --quick`).
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use eventhubs_amqp::codec::Encode;
@@ -12,38 +11,17 @@ use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig, SaslClient};
 use eventhubs_amqp::definitions::SenderSettleMode;
 use eventhubs_amqp::message::{BatchBuilder, Message, BATCH_MESSAGE_FORMAT};
 use eventhubs_amqp_io::{accept, Connection};
+use eventhubs_test_support::bench::measure;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 const BODY: usize = 100;
 const BATCH: usize = 100;
 
-fn cpu_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 struct Row {
     name: &'static str,
     ours: (f64, f64),
     fe2o3: (f64, f64),
-}
-
-/// Measures `events` events done by `f`: (events/s, CPU ns/event).
-async fn measure<F: std::future::Future<Output = ()>>(events: u64, f: F) -> (f64, f64) {
-    let (t0, c0) = (Instant::now(), cpu_now());
-    f.await;
-    let (wall, cpu) = (t0.elapsed(), cpu_now() - c0);
-    eprintln!("  {events} events in {wall:?}");
-    (
-        events as f64 / wall.as_secs_f64(),
-        cpu.as_nanos() as f64 / events as f64,
-    )
 }
 
 fn event() -> Bytes {

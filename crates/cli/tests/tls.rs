@@ -4,12 +4,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig};
+use eventhubs_amqp::connection::ConnectionConfig;
 use eventhubs_amqp_io::{Connection, TlsConfig};
 use eventhubs_protocol::selector::StartPosition;
-use eventhubs_test_support::client::{body_of, connect, consumer, event, put_token};
+use eventhubs_test_support::client::{
+    body_of, connect, consumer, put_token, receive_bodies, send_bodies,
+};
 
 #[tokio::test]
 async fn amqps_listener() {
@@ -65,23 +66,11 @@ async fn amqps_listener() {
     .unwrap();
     let session = conn.begin().await.unwrap();
     assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
-    let sender = session
-        .attach_sender(LinkConfig::sender("s", "eh1/Partitions/2"))
-        .await
-        .unwrap();
-    sender
-        .send_encoded(event("over tls", None), 0)
-        .await
-        .unwrap();
-    let mut rx = session
-        .attach_receiver(consumer("2", StartPosition::Earliest, None), 10)
-        .await
-        .unwrap();
-    let d = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(body_of(&d.payload), ("over tls".to_owned(), 0));
+    send_bodies(&session, "eh1/Partitions/2", ["over tls"]).await;
+    assert_eq!(
+        receive_bodies(&session, "2", 1).await,
+        [("over tls".to_owned(), 0)]
+    );
 
     // The same event is visible over the plain port.
     let (_c, plain_session) = connect(plain).await;

@@ -6,7 +6,6 @@
 //! that pick rows by name: `-- memory`, `-- deliver`, `-- durable`).
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use eventhubs_amqp::codec::Encode;
@@ -16,34 +15,13 @@ use eventhubs_amqp::message::{BatchBuilder, Message, BATCH_MESSAGE_FORMAT};
 use eventhubs_emulator::config::Retention;
 use eventhubs_emulator::{Config, DurableStorage, Emulator, Storage};
 use eventhubs_protocol::selector::StartPosition;
+use eventhubs_test_support::bench::measure;
 use eventhubs_test_support::client::{connect, consumer, put_token};
 
 const BODY: usize = 100;
 const BATCH: usize = 100;
 /// Batches in flight per producer link.
 const WINDOW: usize = 16;
-
-fn cpu_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// Measures `events` events done by `f`: (events/s, CPU ns/event).
-async fn measure<F: std::future::Future<Output = ()>>(events: u64, f: F) -> (f64, f64) {
-    let (t0, c0) = (Instant::now(), cpu_now());
-    f.await;
-    let (wall, cpu) = (t0.elapsed(), cpu_now() - c0);
-    eprintln!("  {events} events in {wall:?}");
-    (
-        events as f64 / wall.as_secs_f64(),
-        cpu.as_nanos() as f64 / events as f64,
-    )
-}
 
 fn batch() -> Bytes {
     let e = Message::with_data(vec![b'x'; BODY]).to_bytes();

@@ -4,14 +4,12 @@
 //! `crates/cli/tests/crash_recovery.rs`.)
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use eventhubs_amqp::connection::LinkConfig;
 use eventhubs_amqp::delivery_state::DeliveryState;
 use eventhubs_emulator::config::Retention;
 use eventhubs_emulator::{Config, DurableStorage, Emulator, Storage, SyncPolicy};
-use eventhubs_protocol::selector::StartPosition;
-use eventhubs_test_support::client::{body_of, connect, consumer, event, put_token};
+use eventhubs_test_support::client::{authorized, event, receive_bodies};
 
 fn data_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("eh-durable-{name}-{}", std::process::id()));
@@ -30,8 +28,7 @@ fn durable_config(dir: &Path, sync: SyncPolicy, segment_bytes: u64) -> Config {
 
 /// Sends `bodies` to `partition`, many in flight, and checks each is accepted.
 async fn send_all(em: &Emulator, partition: &str, bodies: &[String]) {
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+    let (_c, session) = authorized(em.addr()).await;
     let sender = session
         .attach_sender(LinkConfig::sender(
             "s",
@@ -50,21 +47,8 @@ async fn send_all(em: &Emulator, partition: &str, bodies: &[String]) {
 
 /// Receives `n` events of `partition` from the earliest one.
 async fn receive(em: &Emulator, partition: &str, n: usize) -> Vec<(String, i64)> {
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
-    let mut rx = session
-        .attach_receiver(consumer(partition, StartPosition::Earliest, None), 500)
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    while out.len() < n {
-        let d = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("events arrive")
-            .unwrap();
-        out.push(body_of(&d.payload));
-    }
-    out
+    let (_c, session) = authorized(em.addr()).await;
+    receive_bodies(&session, partition, n).await
 }
 
 fn segments(dir: &Path, partition: &str) -> Vec<String> {

@@ -12,7 +12,9 @@ use eventhubs_amqp::message::Message;
 use eventhubs_amqp_io::Connection;
 use eventhubs_emulator::{Config, Emulator};
 use eventhubs_protocol::selector::StartPosition;
-use eventhubs_test_support::client::{body_of, connect, consumer, event, put_token};
+use eventhubs_test_support::client::{
+    authorized, connect, consumer, put_token, receive_bodies, send_bodies,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -70,8 +72,7 @@ async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
 #[tokio::test]
 async fn malformed_frames_close_only_their_connection() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_good, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, KEY).await, 202);
+    let (_good, session) = authorized(em.addr()).await;
 
     let cases: [&[u8]; 3] = [
         // A frame whose body is not a performative.
@@ -98,19 +99,11 @@ async fn malformed_frames_close_only_their_connection() {
         );
     }
 
-    let sender = session
-        .attach_sender(LinkConfig::sender("s", "eh1/Partitions/1"))
-        .await
-        .unwrap();
-    sender
-        .send_encoded(event("still here", None), 0)
-        .await
-        .unwrap();
-    let mut rx = session
-        .attach_receiver(consumer("1", StartPosition::Earliest, None), 5)
-        .await
-        .unwrap();
-    assert_eq!(body_of(&rx.recv().await.unwrap().payload).0, "still here");
+    send_bodies(&session, "eh1/Partitions/1", ["still here"]).await;
+    assert_eq!(
+        receive_bodies(&session, "1", 1).await,
+        [("still here".to_owned(), 0)]
+    );
 }
 
 /// SASL PLAIN and no SASL at all both get to a working connection (authorization is
@@ -195,18 +188,13 @@ async fn health_endpoint_counts_events() {
         health,
         em.namespace().clone(),
     ));
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, KEY).await, 202);
-    let sender = session
-        .attach_sender(LinkConfig::sender("s", "eh1/Partitions/2"))
-        .await
-        .unwrap();
-    for i in 0..3 {
-        sender
-            .send_encoded(event(&format!("h{i}"), None), 0)
-            .await
-            .unwrap();
-    }
+    let (_c, session) = authorized(em.addr()).await;
+    let _sender = send_bodies(
+        &session,
+        "eh1/Partitions/2",
+        (0..3).map(|i| format!("h{i}")),
+    )
+    .await;
     let mut http = TcpStream::connect(health_addr).await.unwrap();
     http.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         .await

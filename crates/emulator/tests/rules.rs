@@ -6,7 +6,7 @@ use eventhubs_amqp::connection::LinkConfig;
 use eventhubs_amqp::definitions::condition;
 use eventhubs_emulator::{Config, Emulator};
 use eventhubs_protocol::selector::StartPosition;
-use eventhubs_test_support::client::{body_of, connect, consumer, event, put_token};
+use eventhubs_test_support::client::{authorized, body_of, connect, consumer, event, put_token};
 
 /// A wrong key gets 401 and links stay unauthorized; the right key gets 202.
 #[tokio::test]
@@ -19,8 +19,7 @@ async fn cbs_validates_sas() {
         .await
         .unwrap_err();
     assert_eq!(err.condition(), Some(condition::UNAUTHORIZED_ACCESS));
-    let (_c2, session2) = connect(em.addr()).await;
-    assert_eq!(put_token(&session2, "SAS_KEY_VALUE").await, 202);
+    let (_c2, session2) = authorized(em.addr()).await;
     session2
         .attach_sender(LinkConfig::sender("s", "eh1"))
         .await
@@ -31,8 +30,7 @@ async fn cbs_validates_sas() {
 #[tokio::test]
 async fn unknown_entities_are_not_found() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+    let (_c, session) = authorized(em.addr()).await;
     for addr in ["nope", "eh1/Partitions/9"] {
         let err = session
             .attach_sender(LinkConfig::sender(addr, addr))
@@ -55,8 +53,7 @@ async fn unknown_entities_are_not_found() {
 #[tokio::test]
 async fn keyed_routing_and_positions() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+    let (_c, session) = authorized(em.addr()).await;
     let sender = session
         .attach_sender(LinkConfig::sender("s", "eh1"))
         .await
@@ -98,8 +95,7 @@ async fn keyed_routing_and_positions() {
 #[tokio::test]
 async fn epoch_steals_and_refuses_non_epoch() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+    let (_c, session) = authorized(em.addr()).await;
     let mut old = session
         .attach_receiver(consumer("0", StartPosition::Latest, Some(1)), 10)
         .await
@@ -126,8 +122,7 @@ async fn oversize_event_is_rejected() {
     let mut config = Config::default();
     config.max_message_size = 256 * 1024;
     let em = Emulator::start(config).await.unwrap();
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+    let (_c, session) = authorized(em.addr()).await;
     let sender = session
         .attach_sender(LinkConfig::sender("s", "eh1/Partitions/1"))
         .await
@@ -151,16 +146,14 @@ async fn oversize_event_is_rejected() {
 async fn closed_receivers_free_the_quota() {
     let em = Emulator::start(Config::default()).await.unwrap();
     for _ in 0..7 {
-        let (conn, session) = connect(em.addr()).await;
-        assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+        let (conn, session) = authorized(em.addr()).await;
         let _rx = session
             .attach_receiver(consumer("2", StartPosition::Latest, None), 10)
             .await
             .unwrap();
         conn.close(None).await.unwrap();
     }
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+    let (_c, session) = authorized(em.addr()).await;
     let mut held = Vec::new();
     for _ in 0..5 {
         held.push(

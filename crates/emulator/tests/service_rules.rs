@@ -13,8 +13,8 @@ use eventhubs_emulator::{Config, Emulator, HubConfig};
 use eventhubs_protocol::constants as k;
 use eventhubs_protocol::selector::StartPosition;
 use eventhubs_test_support::client::{
-    body_field, body_of, connect, consumer, event, management_read, put_token, put_token_for,
-    status,
+    authorized, body_field, body_of, connect, consumer, event, management_read, put_token_for,
+    send_bodies, status,
 };
 
 const KEY: &str = "SAS_KEY_VALUE";
@@ -86,18 +86,8 @@ async fn partition_keys_follow_the_lookup3_vectors() {
 #[tokio::test]
 async fn unkeyed_events_are_spread_round_robin() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, KEY).await, 202);
-    let sender = session
-        .attach_sender(LinkConfig::sender("s", "eh1"))
-        .await
-        .unwrap();
-    for i in 0..8 {
-        sender
-            .send_encoded(event(&format!("rr-{i}"), None), 0)
-            .await
-            .unwrap();
-    }
+    let (_c, session) = authorized(em.addr()).await;
+    let _sender = send_bodies(&session, "eh1", (0..8).map(|i| format!("rr-{i}"))).await;
     let counts: Vec<usize> = stored_bodies(&em, 0).iter().map(Vec::len).collect();
     assert_eq!(counts, vec![2, 2, 2, 2]);
 }
@@ -107,8 +97,7 @@ async fn unkeyed_events_are_spread_round_robin() {
 #[tokio::test]
 async fn management_read_fields_and_types() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, KEY).await, 202);
+    let (_c, session) = authorized(em.addr()).await;
 
     let hub = management_read(&session, "eh1", None).await;
     assert_eq!(status(&hub), 200);
@@ -144,16 +133,12 @@ async fn management_read_fields_and_types() {
         Some(&Value::Bool(true))
     );
 
-    let sender = session
-        .attach_sender(LinkConfig::sender("s", "eh1/Partitions/2"))
-        .await
-        .unwrap();
-    for i in 0..3 {
-        sender
-            .send_encoded(event(&format!("m{i}"), None), 0)
-            .await
-            .unwrap();
-    }
+    let _sender = send_bodies(
+        &session,
+        "eh1/Partitions/2",
+        (0..3).map(|i| format!("m{i}")),
+    )
+    .await;
     let p = management_read(&session, "eh1", Some("2")).await;
     assert_eq!(body_field(&p, "partition"), Some(&Value::from("2")));
     assert_eq!(
@@ -193,18 +178,13 @@ async fn retention_trims_the_oldest_events() {
         ..Retention::default()
     };
     let em = Emulator::start(config).await.unwrap();
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, KEY).await, 202);
-    let sender = session
-        .attach_sender(LinkConfig::sender("s", "eh1/Partitions/0"))
-        .await
-        .unwrap();
-    for i in 0..8 {
-        sender
-            .send_encoded(event(&format!("r{i}"), None), 0)
-            .await
-            .unwrap();
-    }
+    let (_c, session) = authorized(em.addr()).await;
+    let _sender = send_bodies(
+        &session,
+        "eh1/Partitions/0",
+        (0..8).map(|i| format!("r{i}")),
+    )
+    .await;
     let mut rx = session
         .attach_receiver(consumer("0", StartPosition::Earliest, None), 10)
         .await
@@ -225,18 +205,13 @@ async fn retention_trims_the_oldest_events() {
 #[tokio::test]
 async fn runtime_metrics_in_delivery_annotations() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, KEY).await, 202);
-    let sender = session
-        .attach_sender(LinkConfig::sender("s", "eh1/Partitions/1"))
-        .await
-        .unwrap();
-    for i in 0..3 {
-        sender
-            .send_encoded(event(&format!("x{i}"), None), 0)
-            .await
-            .unwrap();
-    }
+    let (_c, session) = authorized(em.addr()).await;
+    let _sender = send_bodies(
+        &session,
+        "eh1/Partitions/1",
+        (0..3).map(|i| format!("x{i}")),
+    )
+    .await;
     let mut config = consumer("1", StartPosition::Earliest, None);
     config.desired_capabilities = Some(vec![Symbol::from(k::RUNTIME_METRIC)]);
     let mut rx = session.attach_receiver(config, 10).await.unwrap();
@@ -271,8 +246,7 @@ async fn runtime_metrics_in_delivery_annotations() {
 #[tokio::test]
 async fn drain_returns_credit_on_an_empty_partition() {
     let em = Emulator::start(Config::default()).await.unwrap();
-    let (_c, session) = connect(em.addr()).await;
-    assert_eq!(put_token(&session, KEY).await, 202);
+    let (_c, session) = authorized(em.addr()).await;
     let mut rx = session
         .attach_receiver(consumer("3", StartPosition::Earliest, None), 50)
         .await

@@ -7,7 +7,7 @@ use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig};
 use eventhubs_amqp::message::{Body, Message, Properties};
 use eventhubs_amqp::terminus::Source;
 use eventhubs_amqp::types::{Described, Symbol, Value};
-use eventhubs_amqp_io::{Connection, Session};
+use eventhubs_amqp_io::{Connection, Sender, Session};
 use eventhubs_protocol::constants as k;
 use eventhubs_protocol::selector::{StartPosition, SELECTOR_FILTER};
 
@@ -21,6 +21,61 @@ pub async fn connect(addr: std::net::SocketAddr) -> (Connection, Session) {
         .unwrap();
     let session = conn.begin().await.unwrap();
     (conn, session)
+}
+
+/// Connects and puts a token for `eh1` signed with the emulator's default key.
+///
+/// # Panics
+/// When connecting or authorizing fails.
+pub async fn authorized(addr: std::net::SocketAddr) -> (Connection, Session) {
+    let (conn, session) = connect(addr).await;
+    assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
+    (conn, session)
+}
+
+/// Attaches a sender to `address` and sends each body (unsettled, one at a time, each
+/// accepted); returns the sender.
+///
+/// # Panics
+/// When attaching or a send fails.
+pub async fn send_bodies<I, S>(session: &Session, address: &str, bodies: I) -> Sender
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let sender = session
+        .attach_sender(LinkConfig::sender(format!("send-{address}"), address))
+        .await
+        .unwrap();
+    for body in bodies {
+        sender
+            .send_encoded(event(body.as_ref(), None), 0)
+            .await
+            .unwrap();
+    }
+    sender
+}
+
+/// Receives the first `n` events of `eh1` partition `partition` from the earliest one:
+/// (body, sequence number) each.
+///
+/// # Panics
+/// When attaching fails or an event takes more than 10 seconds to arrive.
+pub async fn receive_bodies(session: &Session, partition: &str, n: usize) -> Vec<(String, i64)> {
+    let mut rx = session
+        .attach_receiver(consumer(partition, StartPosition::Earliest, None), 500)
+        .await
+        .unwrap();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let d = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the event arrives within 10 s")
+            .unwrap();
+        out.push(body_of(&d.payload));
+    }
+    let _ = rx.close(None).await;
+    out
 }
 
 /// Puts a SAS token signed with `key` for `sb://localhost/eh1` (valid 10 minutes);

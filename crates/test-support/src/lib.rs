@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod bench;
 pub mod client;
 
 /// The repository root (this crate lives in `crates/test-support`).

@@ -1,0 +1,28 @@
+//! Measuring benchmark rows: wall-clock rate and process CPU per event.
+
+use std::time::{Duration, Instant};
+
+/// CPU time used by this process so far (every thread: client and server when both run
+/// in-process).
+pub fn cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Runs `f`, which handles `events` events, and returns (events/s, CPU ns/event); prints
+/// the wall time to stderr.
+pub async fn measure<F: std::future::Future<Output = ()>>(events: u64, f: F) -> (f64, f64) {
+    let (t0, c0) = (Instant::now(), cpu_now());
+    f.await;
+    let (wall, cpu) = (t0.elapsed(), cpu_now() - c0);
+    eprintln!("  {events} events in {wall:?}");
+    (
+        events as f64 / wall.as_secs_f64(),
+        cpu.as_nanos() as f64 / events as f64,
+    )
+}
