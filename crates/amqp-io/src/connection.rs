@@ -111,6 +111,23 @@ impl Connection {
     pub(crate) async fn request(&self, cmd: Command) -> Result<(), Error> {
         self.commands.send(cmd).await.map_err(|_| Error::Closed)
     }
+
+    /// Hands `cmd` to the connection task without waiting (from `Drop`): at once if the
+    /// queue has room, else from a spawned task when a runtime is running.
+    pub(crate) fn request_detached(&self, cmd: Command) {
+        match self.commands.try_send(cmd) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(cmd)) => {
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    let commands = self.commands.clone();
+                    rt.spawn(async move {
+                        let _ = commands.send(cmd).await;
+                    });
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
 }
 
 /// Spawns the connection task for `stream`; the receiver resolves with the peer's open.

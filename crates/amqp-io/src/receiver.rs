@@ -11,7 +11,8 @@ use crate::command::{Command, ReceiverEvent};
 use crate::{Connection, Error};
 
 /// A receiver link. Credit is kept near `prefetch`: every time half of it has been
-/// consumed by [`Receiver::recv`], the consumed amount is granted again.
+/// consumed by [`Receiver::recv`], the consumed amount is granted again. Dropping it
+/// detaches the link.
 #[derive(Debug)]
 pub struct Receiver {
     link: LinkId,
@@ -129,5 +130,19 @@ impl Receiver {
     /// Detaches (closes) the link, optionally with an error, and waits for the peer.
     pub async fn close(&self, error: Option<AmqpError>) -> Result<(), Error> {
         self.conn.detach(self.link, error).await
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if self.detached.is_none() {
+            // Detaching an already closed link is a no-op in the engine.
+            self.conn.request_detached(Command::Detach {
+                link: self.link,
+                closed: true,
+                error: None,
+                reply: None,
+            });
+        }
     }
 }

@@ -36,6 +36,9 @@ async fn tls_round_trip_and_untrusted_certificate() {
             let d = rx.recv().await.unwrap();
             rx.accept(&d).await.unwrap();
             got_tx.send(d.payload).unwrap();
+            // Stay connected until the client closes (dropping the link would detach it).
+            while links.recv().await.is_some() {}
+            drop(rx);
         }
     });
 

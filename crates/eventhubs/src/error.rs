@@ -1,0 +1,160 @@
+//! The one public error type: what went wrong (`kind`), whether retrying can help
+//! (`is_transient`), and the AMQP condition when the service gave one.
+
+use eventhubs_amqp::connection::ConnectionError;
+use eventhubs_amqp::definitions::condition;
+use eventhubs_protocol::constants as k;
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Bad input from the caller: connection string, options, event, partition id.
+    InvalidArgument,
+    /// Authentication or authorization failed (bad key, expired token, missing claim).
+    Unauthorized,
+    /// The hub, partition or consumer group does not exist.
+    NotFound,
+    /// An event or batch is larger than the link allows.
+    MessageTooLarge,
+    /// A receiver with a higher owner level (epoch) took the partition.
+    OwnershipLost,
+    /// The service is busy or throttling; retry after a delay.
+    ServerBusy,
+    /// An operation did not complete in time.
+    Timeout,
+    /// The connection or link was lost; a new one can be opened.
+    ConnectionLost,
+    /// The client (or the handle) was closed by the application.
+    Closed,
+    /// The service refused an operation for another reason.
+    Service,
+    /// A checkpoint store failed.
+    Checkpoint,
+}
+
+/// An Event Hubs client error.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    condition: Option<String>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    /// An error of `kind` with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            condition: None,
+            source: None,
+        }
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The AMQP error condition the service sent, if any (e.g. `amqp:link:stolen`).
+    pub fn condition(&self) -> Option<&str> {
+        self.condition.as_deref()
+    }
+
+    /// Whether retrying the same operation may succeed (after reconnecting if needed):
+    /// lost connections, busy servers, timeouts. Stolen partitions, authorization
+    /// failures, unknown entities and oversize events are not transient.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::ConnectionLost | ErrorKind::ServerBusy | ErrorKind::Timeout
+        )
+    }
+
+    /// The kind for an AMQP error condition.
+    pub(crate) fn kind_of_condition(c: &str) -> ErrorKind {
+        match c {
+            condition::UNAUTHORIZED_ACCESS => ErrorKind::Unauthorized,
+            condition::NOT_FOUND => ErrorKind::NotFound,
+            condition::MESSAGE_SIZE_EXCEEDED => ErrorKind::MessageTooLarge,
+            condition::STOLEN => ErrorKind::OwnershipLost,
+            k::SERVER_BUSY => ErrorKind::ServerBusy,
+            k::TIMEOUT_ERROR => ErrorKind::Timeout,
+            k::ARGUMENT_ERROR | condition::INVALID_FIELD | condition::NOT_ALLOWED => {
+                ErrorKind::InvalidArgument
+            }
+            condition::DETACH_FORCED
+            | condition::CONNECTION_FORCED
+            | condition::INTERNAL_ERROR
+            | condition::FRAMING_ERROR => ErrorKind::ConnectionLost,
+            _ => ErrorKind::Service,
+        }
+    }
+
+    /// An error from a service response or detach with `condition`.
+    pub(crate) fn from_condition(c: &str, description: impl Into<String>) -> Self {
+        let mut e = Self::new(Self::kind_of_condition(c), description);
+        e.condition = Some(c.to_owned());
+        e
+    }
+}
+
+impl From<eventhubs_amqp_io::Error> for Error {
+    fn from(e: eventhubs_amqp_io::Error) -> Self {
+        use eventhubs_amqp_io::Error as E;
+        let kind = match (&e, e.condition()) {
+            (_, Some(c)) => Self::kind_of_condition(c),
+            (E::Io(_) | E::Closed | E::ConnectionClosed(None), _) => ErrorKind::ConnectionLost,
+            (E::LinkDetached(None) | E::SessionEnded(None), _) => ErrorKind::ConnectionLost,
+            (E::Tls(_), _) => ErrorKind::ConnectionLost,
+            (E::Connection(ConnectionError::MessageTooLarge { .. }), _) => {
+                ErrorKind::MessageTooLarge
+            }
+            _ => ErrorKind::Service,
+        };
+        let condition = e.condition().map(str::to_owned);
+        let message = e.to_string();
+        Self {
+            kind,
+            message,
+            condition,
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Conditions map to kinds, and only the recoverable ones are transient.
+    #[test]
+    fn conditions_and_transience() {
+        let stolen = Error::from_condition(condition::STOLEN, "taken");
+        assert_eq!(stolen.kind(), ErrorKind::OwnershipLost);
+        assert!(!stolen.is_transient());
+        assert_eq!(stolen.condition(), Some(condition::STOLEN));
+        assert!(Error::from_condition(k::SERVER_BUSY, "busy").is_transient());
+        assert!(Error::from_condition(condition::DETACH_FORCED, "x").is_transient());
+        assert!(!Error::from_condition(condition::UNAUTHORIZED_ACCESS, "x").is_transient());
+        let io: Error = eventhubs_amqp_io::Error::Closed.into();
+        assert_eq!(io.kind(), ErrorKind::ConnectionLost);
+        assert!(io.is_transient());
+    }
+}

@@ -1,0 +1,373 @@
+//! Events: [`Event`] to send (data, partition key, message id, properties, content type,
+//! correlation id) and [`ReceivedEvent`] with the service's system properties and the raw
+//! AMQP message.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use eventhubs_amqp::codec::Encode;
+use eventhubs_amqp::message::{Body, Message, Properties};
+use eventhubs_amqp::types::{Annotations, Value};
+use eventhubs_protocol::constants as k;
+
+use crate::error::Error;
+
+/// An event to send.
+///
+/// ```
+/// use eventhubs::Event;
+/// let event = Event::from("hello, world!")
+///     .with_partition_key("device-7")
+///     .with_property("temperature", 21.5)
+///     .with_content_type("text/plain");
+/// assert_eq!(event.data(), b"hello, world!");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event {
+    data: Bytes,
+    partition_key: Option<String>,
+    message_id: Option<String>,
+    content_type: Option<String>,
+    correlation_id: Option<String>,
+    properties: Vec<(String, Value)>,
+}
+
+impl Event {
+    /// An event carrying `data`.
+    pub fn new(data: impl Into<Bytes>) -> Self {
+        Self {
+            data: data.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The body.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The partition key (events with one key always land on the same partition).
+    pub fn partition_key(&self) -> Option<&str> {
+        self.partition_key.as_deref()
+    }
+
+    /// Sets the partition key.
+    pub fn with_partition_key(mut self, key: impl Into<String>) -> Self {
+        self.partition_key = Some(key.into());
+        self
+    }
+
+    /// Sets the AMQP message-id.
+    pub fn with_message_id(mut self, id: impl Into<String>) -> Self {
+        self.message_id = Some(id.into());
+        self
+    }
+
+    /// Sets the content type (e.g. `application/json`).
+    pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Sets the correlation id.
+    pub fn with_correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Adds an application property.
+    pub fn with_property(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.properties.push((name.into(), value.into()));
+        self
+    }
+
+    /// The application properties.
+    pub fn properties(&self) -> &[(String, Value)] {
+        &self.properties
+    }
+
+    /// The AMQP message this event is sent as.
+    pub(crate) fn to_message(&self) -> Message {
+        let properties = (self.message_id.is_some()
+            || self.content_type.is_some()
+            || self.correlation_id.is_some())
+        .then(|| Properties {
+            message_id: self.message_id.clone().map(Value::String),
+            content_type: self.content_type.clone().map(Into::into),
+            correlation_id: self.correlation_id.clone().map(Value::String),
+            ..Properties::default()
+        });
+        Message {
+            message_annotations: self.partition_key.as_ref().map(|key| {
+                vec![(
+                    Value::Symbol(k::PARTITION_KEY.into()),
+                    Value::String(key.clone()),
+                )]
+            }),
+            properties,
+            application_properties: (!self.properties.is_empty()).then(|| self.properties.clone()),
+            ..Message::with_data(self.data.clone())
+        }
+    }
+
+    /// The encoded AMQP message.
+    pub(crate) fn encode(&self) -> Bytes {
+        self.to_message().to_bytes()
+    }
+}
+
+impl From<&str> for Event {
+    fn from(s: &str) -> Self {
+        Self::new(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<String> for Event {
+    fn from(s: String) -> Self {
+        Self::new(Bytes::from(s))
+    }
+}
+
+impl From<Vec<u8>> for Event {
+    fn from(v: Vec<u8>) -> Self {
+        Self::new(Bytes::from(v))
+    }
+}
+
+impl From<Bytes> for Event {
+    fn from(b: Bytes) -> Self {
+        Self::new(b)
+    }
+}
+
+/// The partition's last enqueued event when the event was delivered (runtime metric).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastEnqueued {
+    /// Sequence number of the last event in the partition.
+    pub sequence_number: i64,
+    /// Its offset.
+    pub offset: String,
+    /// When it was enqueued.
+    pub enqueued_time: SystemTime,
+}
+
+/// An event received from a partition.
+#[derive(Debug, Clone)]
+pub struct ReceivedEvent {
+    raw: Bytes,
+    message: Message,
+    partition_id: String,
+    sequence_number: i64,
+    offset: String,
+    enqueued_time: SystemTime,
+    partition_key: Option<String>,
+    last_enqueued: Option<LastEnqueued>,
+}
+
+fn annotation<'a>(annotations: &'a Annotations, key: &str) -> Option<&'a Value> {
+    annotations
+        .iter()
+        .find(|(name, _)| name.as_str() == Some(key))
+        .map(|(_, v)| v)
+}
+
+fn time_of(v: Option<&Value>) -> Option<SystemTime> {
+    let ms = match v? {
+        Value::Timestamp(t) => t.0,
+        other => other.as_i64()?,
+    };
+    let base = UNIX_EPOCH;
+    Some(if ms >= 0 {
+        base + Duration::from_millis(ms as u64)
+    } else {
+        base - Duration::from_millis(ms.unsigned_abs())
+    })
+}
+
+fn offset_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        other => other.as_i64().map(|n| n.to_string()),
+    }
+}
+
+impl ReceivedEvent {
+    /// Decodes a delivery from `partition_id`.
+    pub(crate) fn decode(raw: Bytes, partition_id: &str) -> Result<Self, Error> {
+        let message = Message::decode(&raw).map_err(|e| {
+            Error::new(
+                crate::ErrorKind::Service,
+                format!("an event from partition {partition_id} could not be decoded: {e}"),
+            )
+        })?;
+        let empty = Annotations::new();
+        let ann = message.message_annotations.as_ref().unwrap_or(&empty);
+        let missing = |what: &str| {
+            Error::new(
+                crate::ErrorKind::Service,
+                format!("an event from partition {partition_id} has no {what}"),
+            )
+        };
+        let sequence_number = annotation(ann, k::SEQUENCE_NUMBER)
+            .and_then(Value::as_i64)
+            .ok_or_else(|| missing(k::SEQUENCE_NUMBER))?;
+        let offset = offset_of(annotation(ann, k::OFFSET)).ok_or_else(|| missing(k::OFFSET))?;
+        let enqueued_time =
+            time_of(annotation(ann, k::ENQUEUED_TIME)).ok_or_else(|| missing(k::ENQUEUED_TIME))?;
+        let partition_key = annotation(ann, k::PARTITION_KEY)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let last_enqueued = message.delivery_annotations.as_ref().and_then(|da| {
+            Some(LastEnqueued {
+                sequence_number: annotation(da, k::LAST_ENQUEUED_SEQUENCE_NUMBER)?.as_i64()?,
+                offset: offset_of(annotation(da, k::LAST_ENQUEUED_OFFSET))?,
+                enqueued_time: time_of(annotation(da, k::LAST_ENQUEUED_TIME_UTC))?,
+            })
+        });
+        Ok(Self {
+            raw,
+            message,
+            partition_id: partition_id.to_owned(),
+            sequence_number,
+            offset,
+            enqueued_time,
+            partition_key,
+            last_enqueued,
+        })
+    }
+
+    /// The body: the data section (the first, if several), or empty for other bodies.
+    pub fn data(&self) -> &[u8] {
+        match &self.message.body {
+            Body::Data(sections) => sections.first().map_or(&[][..], |b| &b[..]),
+            _ => &[],
+        }
+    }
+
+    /// The body as text, if it is UTF-8.
+    pub fn data_as_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.data()).ok()
+    }
+
+    /// The partition it came from.
+    pub fn partition_id(&self) -> &str {
+        &self.partition_id
+    }
+
+    /// Sequence number in the partition.
+    pub fn sequence_number(&self) -> i64 {
+        self.sequence_number
+    }
+
+    /// Offset in the partition (an opaque string; decimal today).
+    pub fn offset(&self) -> &str {
+        &self.offset
+    }
+
+    /// When the service enqueued it.
+    pub fn enqueued_time(&self) -> SystemTime {
+        self.enqueued_time
+    }
+
+    /// The partition key it was sent with.
+    pub fn partition_key(&self) -> Option<&str> {
+        self.partition_key.as_deref()
+    }
+
+    /// Application properties.
+    pub fn properties(&self) -> &[(String, Value)] {
+        self.message
+            .application_properties
+            .as_deref()
+            .unwrap_or(&[])
+    }
+
+    /// One application property by name.
+    pub fn property(&self, name: &str) -> Option<&Value> {
+        self.properties()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// The AMQP message-id, as text when it is a string.
+    pub fn message_id(&self) -> Option<&Value> {
+        self.message.properties.as_ref()?.message_id.as_ref()
+    }
+
+    /// The content type.
+    pub fn content_type(&self) -> Option<&str> {
+        self.message
+            .properties
+            .as_ref()?
+            .content_type
+            .as_ref()
+            .map(|s| s.as_str())
+    }
+
+    /// The correlation id.
+    pub fn correlation_id(&self) -> Option<&Value> {
+        self.message.properties.as_ref()?.correlation_id.as_ref()
+    }
+
+    /// Every message annotation: the service's `x-opt-*` system properties and any
+    /// others.
+    pub fn system_properties(&self) -> &[(Value, Value)] {
+        self.message.message_annotations.as_deref().unwrap_or(&[])
+    }
+
+    /// The partition's last enqueued event, when the receiver asked for runtime metrics.
+    pub fn last_enqueued(&self) -> Option<&LastEnqueued> {
+        self.last_enqueued.as_ref()
+    }
+
+    /// The decoded AMQP message.
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+
+    /// The AMQP message exactly as received.
+    pub fn raw_amqp_message(&self) -> &Bytes {
+        &self.raw
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventhubs_amqp::types::Timestamp;
+
+    /// An event's fields survive encoding and the service's stamping.
+    #[test]
+    fn round_trip_through_the_wire_form() {
+        let e = Event::from("hi")
+            .with_partition_key("pk")
+            .with_message_id("m-1")
+            .with_content_type("text/plain")
+            .with_correlation_id("c-1")
+            .with_property("n", 7i32);
+        let mut m = Message::decode(&e.encode()).unwrap();
+        m.message_annotations.get_or_insert_with(Vec::new).extend([
+            (Value::Symbol(k::SEQUENCE_NUMBER.into()), Value::Long(3)),
+            (Value::Symbol(k::OFFSET.into()), Value::from("300")),
+            (
+                Value::Symbol(k::ENQUEUED_TIME.into()),
+                Value::Timestamp(Timestamp(1_700_000_000_000)),
+            ),
+        ]);
+        let r = ReceivedEvent::decode(m.to_bytes(), "2").unwrap();
+        assert_eq!(r.data_as_str(), Some("hi"));
+        assert_eq!(r.partition_key(), Some("pk"));
+        assert_eq!((r.sequence_number(), r.offset()), (3, "300"));
+        assert_eq!(
+            r.enqueued_time(),
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_000)
+        );
+        assert_eq!(r.message_id(), Some(&Value::from("m-1")));
+        assert_eq!(r.content_type(), Some("text/plain"));
+        assert_eq!(r.correlation_id(), Some(&Value::from("c-1")));
+        assert_eq!(r.property("n"), Some(&Value::Int(7)));
+        assert_eq!(r.partition_id(), "2");
+        assert!(ReceivedEvent::decode(Event::from("x").encode(), "0").is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! Shared set-up: an in-process emulator and a hub client connected to it.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use eventhubs::{Hub, HubOptions, RetryOptions};
+use eventhubs_emulator::{Config, Emulator};
+
+/// An emulator with `config` and a client of `eh1` on it with fast retries.
+pub async fn start_with(config: Config, options: HubOptions) -> (Emulator, Hub) {
+    let em = Emulator::start(config).await.unwrap();
+    let options = options.retry(
+        RetryOptions::default()
+            .max_retries(5)
+            .delay(Duration::from_millis(20)),
+    );
+    let hub = Hub::from_connection_string(&em.connection_string(Some("eh1")), options).unwrap();
+    (em, hub)
+}
+
+/// The default emulator and a client of `eh1`.
+pub async fn start() -> (Emulator, Hub) {
+    start_with(Config::default(), HubOptions::default()).await
+}
+
+/// Bounds a test step.
+pub async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(15), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what} took more than 15 s"))
+}
