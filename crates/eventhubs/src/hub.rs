@@ -103,7 +103,10 @@ impl Hub {
                 ))
             }
         };
-        let provider = Arc::new(SasTokenProvider::from_connection_string(&cs)?);
+        let provider: Arc<dyn TokenProvider> = match &options.token_provider {
+            Some(p) => p.clone(),
+            None => Arc::new(SasTokenProvider::from_connection_string(&cs)?),
+        };
         let endpoint = Endpoint {
             host: cs.host.clone(),
             port: cs.effective_port(),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::TokenProvider;
 use crate::checkpoint::{CheckpointPersister, MemoryPersister};
 use crate::retry::RetryOptions;
 
@@ -31,6 +32,7 @@ pub struct HubOptions {
     pub(crate) custom_endpoint: Option<String>,
     pub(crate) retry: RetryOptions,
     pub(crate) operation_timeout: Duration,
+    pub(crate) token_provider: Option<Arc<dyn TokenProvider>>,
 }
 
 impl Default for HubOptions {
@@ -44,6 +46,7 @@ impl Default for HubOptions {
             custom_endpoint: None,
             retry: RetryOptions::default(),
             operation_timeout: Duration::from_secs(60),
+            token_provider: None,
         }
     }
 }
@@ -96,6 +99,13 @@ impl HubOptions {
     /// Sender retries (shorthand for `retry.max_retries`).
     pub fn sender_max_retries(mut self, n: u32) -> Self {
         self.retry.max_retries = n;
+        self
+    }
+
+    /// Authorizes with `provider` instead of the connection string's key or signature
+    /// (e.g. a JWT provider, or SAS tokens with a custom lifetime).
+    pub fn token_provider(mut self, provider: Arc<dyn TokenProvider>) -> Self {
+        self.token_provider = Some(provider);
         self
     }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 pub mod bench;
 pub mod client;
+pub mod proxy;
 
 /// The repository root (this crate lives in `crates/test-support`).
 pub fn repo_root() -> PathBuf {
