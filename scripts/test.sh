@@ -6,3 +6,7 @@ cd "$root"
 scripts/setup-interop.sh
 cargo test --workspace --locked --all-targets
 cargo test --workspace --locked --doc
+# Every client example runs end to end against its embedded emulator.
+for example in quickstart producer consumer batch_processing checkpointing; do
+  env -u EVENTHUB_CONNECTION_STRING timeout 300 cargo run --locked --quiet -p eventhubs --example "$example" > /dev/null
+done
