@@ -63,9 +63,17 @@ pub(crate) struct Live {
     pub session: Session,
     cbs: RpcClient,
     management: Mutex<Option<Arc<RpcClient>>>,
-    senders: Mutex<HashMap<String, Sender>>,
+    /// Attached senders by address (a plain mutex: looked up on every send, never held
+    /// across an await).
+    senders: std::sync::Mutex<HashMap<String, Sender>>,
     /// Audiences authorized on this connection, each with its refresh task.
     authorized: Mutex<HashMap<String, JoinHandle<()>>>,
+}
+
+impl Live {
+    fn senders<T>(&self, f: impl FnOnce(&mut HashMap<String, Sender>) -> T) -> T {
+        f(&mut self.senders.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 impl Drop for Live {
@@ -82,6 +90,9 @@ impl Drop for Live {
 #[derive(Debug)]
 pub(crate) struct HubConnection {
     pub settings: Settings,
+    /// The current connection, read without waiting on every operation.
+    current: std::sync::RwLock<Option<Arc<Live>>>,
+    /// Serializes opening a new connection.
     live: Mutex<Option<Arc<Live>>>,
     generation: std::sync::atomic::AtomicU64,
     closed: std::sync::atomic::AtomicBool,
@@ -91,6 +102,7 @@ impl HubConnection {
     pub(crate) fn new(settings: Settings) -> Self {
         Self {
             settings,
+            current: std::sync::RwLock::new(None),
             live: Mutex::new(None),
             generation: std::sync::atomic::AtomicU64::new(0),
             closed: std::sync::atomic::AtomicBool::new(false),
@@ -117,7 +129,12 @@ impl HubConnection {
         }
         let live = Arc::new(self.open().await?);
         *slot = Some(live.clone());
+        self.publish(Some(live.clone()));
         Ok(live)
+    }
+
+    fn publish(&self, live: Option<Arc<Live>>) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = live;
     }
 
     /// Forgets `generation`'s connection (after an error on it) so the next call opens a
@@ -125,6 +142,7 @@ impl HubConnection {
     pub(crate) async fn invalidate(&self, generation: u64) {
         let mut slot = self.live.lock().await;
         if slot.as_ref().is_some_and(|l| l.generation == generation) {
+            self.publish(None);
             if let Some(old) = slot.take() {
                 let _ = old.connection.close(None).await;
             }
@@ -135,6 +153,7 @@ impl HubConnection {
     pub(crate) async fn close(&self) {
         self.closed
             .store(true, std::sync::atomic::Ordering::Release);
+        self.publish(None);
         if let Some(live) = self.live.lock().await.take() {
             let _ = live.connection.close(None).await;
         }
@@ -198,7 +217,7 @@ impl HubConnection {
             session,
             cbs,
             management: Mutex::new(None),
-            senders: Mutex::new(HashMap::new()),
+            senders: std::sync::Mutex::new(HashMap::new()),
             authorized: Mutex::new(HashMap::new()),
         })
     }
@@ -223,8 +242,8 @@ impl HubConnection {
     /// A sender to `address` (`<hub>` or `<hub>/Partitions/<id>`) on `live`, attached and
     /// authorized on first use and reused after.
     pub(crate) async fn sender(&self, live: &Arc<Live>, address: &str) -> Result<Sender, Error> {
-        if let Some(s) = live.senders.lock().await.get(address) {
-            return Ok(s.clone());
+        if let Some(s) = live.senders(|m| m.get(address).cloned()) {
+            return Ok(s);
         }
         let path = address
             .strip_prefix(&self.settings.endpoint.hub)
@@ -239,16 +258,13 @@ impl HubConnection {
                 address.to_owned(),
             ))
             .await?;
-        live.senders
-            .lock()
-            .await
-            .insert(address.to_owned(), sender.clone());
+        live.senders(|m| m.insert(address.to_owned(), sender.clone()));
         Ok(sender)
     }
 
     /// Drops a cached sender (after its link failed).
-    pub(crate) async fn forget_sender(&self, live: &Live, address: &str) {
-        live.senders.lock().await.remove(address);
+    pub(crate) fn forget_sender(&self, live: &Live, address: &str) {
+        live.senders(|m| m.remove(address));
     }
 
     /// The `$management` client on `live`.

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use eventhubs_amqp::codec::Encode;
-use eventhubs_amqp::message::{Body, Message, Properties};
+use eventhubs_amqp::message::{encode_data_section, Body, Message, Properties};
 use eventhubs_amqp::types::{Annotations, Value};
 use eventhubs_protocol::constants as k;
 
@@ -110,9 +110,26 @@ impl Event {
         }
     }
 
+    /// Appends the encoded AMQP message to `buf`.
+    pub(crate) fn encode_into(&self, buf: &mut BytesMut) {
+        let plain = self.partition_key.is_none()
+            && self.message_id.is_none()
+            && self.content_type.is_none()
+            && self.correlation_id.is_none()
+            && self.properties.is_empty();
+        if plain {
+            // The common case: one data section, encoded without building a Message.
+            encode_data_section(buf, &self.data);
+        } else {
+            self.to_message().encode(buf);
+        }
+    }
+
     /// The encoded AMQP message.
     pub(crate) fn encode(&self) -> Bytes {
-        self.to_message().to_bytes()
+        let mut buf = BytesMut::with_capacity(self.data.len() + 16);
+        self.encode_into(&mut buf);
+        buf.freeze()
     }
 }
 

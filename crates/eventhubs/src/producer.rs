@@ -2,7 +2,7 @@
 //! which groups events by partition key and fills each batch up to the link's negotiated
 //! max-message-size.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use eventhubs_amqp::delivery_state::DeliveryState;
 use eventhubs_amqp::message::{BatchBuilder, Message, BATCH_MESSAGE_FORMAT};
 use eventhubs_amqp::types::Value;
@@ -41,17 +41,20 @@ pub struct EventBatch {
     builder: BatchBuilder,
     max_size: u64,
     address: String,
+    /// Reused for each event's encoding (no allocation per event).
+    scratch: BytesMut,
 }
 
 impl EventBatch {
     /// Adds `event` if it fits: `Ok(false)` when the batch is full, an error when the
     /// event alone is larger than the limit.
     pub fn try_add(&mut self, event: Event) -> Result<bool, Error> {
-        let encoded = event.encode();
-        if self.builder.try_add_encoded(&encoded) {
+        self.scratch.clear();
+        event.encode_into(&mut self.scratch);
+        if self.builder.try_add_encoded(&self.scratch) {
             return Ok(true);
         }
-        let alone = BatchBuilder::new(None, usize::MAX).size_with(encoded.len()) as u64;
+        let alone = BatchBuilder::new(None, usize::MAX).size_with(self.scratch.len()) as u64;
         if alone > self.max_size {
             return Err(too_large(alone, self.max_size));
         }
@@ -148,6 +151,7 @@ impl Hub {
             builder: BatchBuilder::new(envelope.as_ref(), max_size as usize),
             max_size,
             address,
+            scratch: BytesMut::with_capacity(256),
         })
     }
 
@@ -234,7 +238,7 @@ impl Hub {
                     Err(e) => {
                         let e = Error::from(e);
                         if e.is_transient() {
-                            self.inner.conn.forget_sender(&live, &address).await;
+                            self.inner.conn.forget_sender(&live, &address);
                         }
                         Err(e)
                     }

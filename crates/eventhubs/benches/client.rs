@@ -1,0 +1,247 @@
+//! Client benchmark: our client, the official Python SDK and the official JS SDK doing the
+//! same work against one in-process emulator, in one run. 100-byte events. Rows: batched
+//! send (100-event batches), single sends with many in flight, receive. Prints events/s
+//! and CPU ns/event: for our client the process CPU (client and emulator), for the peers
+//! their own CPU plus the emulator's during their run. Not a test: run it with
+//! `cargo bench -p eventhubs --bench client` (`-- --quick` for fewer events, `-- --ours` to
+//! skip the peers).
+
+use std::process::Command;
+
+use eventhubs::{BatchOptions, Event, Hub, HubOptions, ReceiveOptions};
+use eventhubs_emulator::config::Retention;
+use eventhubs_emulator::{Config, Emulator};
+use eventhubs_test_support::bench::{cpu_now, measure};
+use eventhubs_test_support::{interop_js, interop_python, repo_root};
+
+const BODY: usize = 100;
+const IN_FLIGHT: usize = 256;
+
+/// The 100-byte body every event shares (as the peers share theirs).
+fn body() -> bytes::Bytes {
+    static BODY_BYTES: [u8; BODY] = [b'x'; BODY];
+    bytes::Bytes::from_static(&BODY_BYTES)
+}
+
+async fn emulator() -> Emulator {
+    let mut config = Config::default();
+    config.retention = Retention {
+        max_events: usize::MAX,
+        max_bytes: u64::MAX,
+        ..Retention::default()
+    };
+    Emulator::start(config).await.unwrap()
+}
+
+fn client(em: &Emulator) -> Hub {
+    Hub::from_connection_string(&em.connection_string(Some("eh1")), HubOptions::default()).unwrap()
+}
+
+/// 100-event batches from `hubs.len()` clients (one connection each), 8 batches in
+/// flight per client, spread over two partitions per client (as the peers do).
+async fn ours_batched(hubs: &[Hub], events: usize) {
+    let batches_per_task = events / 100 / 8 / hubs.len();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, hub) in hubs.iter().enumerate() {
+        for t in 0..8 {
+            let partition = 2 * i + t % 2;
+            let hub = hub.clone();
+            tasks.spawn(async move {
+                for _ in 0..batches_per_task {
+                    let options = BatchOptions {
+                        partition_id: Some(partition.to_string()),
+                        ..BatchOptions::default()
+                    };
+                    let mut batch = hub.create_batch(options).await.unwrap();
+                    for _ in 0..100 {
+                        assert!(batch.try_add(Event::new(body())).unwrap());
+                    }
+                    hub.send_event_batch(batch).await.unwrap();
+                }
+            });
+        }
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+}
+
+async fn ours_single(hub: &Hub, events: usize) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..IN_FLIGHT {
+        let hub = hub.clone();
+        tasks.spawn(async move {
+            for _ in 0..events / IN_FLIGHT {
+                hub.send_to_partition("2", Event::new(body()))
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+}
+
+async fn ours_receive(hub: &Hub, events: usize) {
+    let mut rx = hub
+        .receiver(
+            "1",
+            ReceiveOptions::default().from_beginning().prefetch(3000),
+        )
+        .await
+        .unwrap();
+    for _ in 0..events {
+        rx.recv().await.unwrap();
+    }
+}
+
+/// Fills partition 1 of the emulator at `em` with `events` events for the receive rows.
+async fn fill(em: &Emulator, events: usize) {
+    let pinned = Hub::from_connection_string(
+        &em.connection_string(Some("eh1")),
+        HubOptions::default().partitioned_sender("1"),
+    )
+    .unwrap();
+    pinned
+        .send_batch((0..events).map(|_| Event::new(body())))
+        .await
+        .unwrap();
+    pinned.close().await;
+}
+
+/// Runs a peer row: (events/s, CPU ns/event) with the emulator's CPU during the run.
+fn peer(
+    program: &std::path::Path,
+    script: &std::path::Path,
+    cs: &str,
+    mode: &str,
+    events: usize,
+) -> Option<(f64, f64)> {
+    let c0 = cpu_now();
+    let out = Command::new(program)
+        .arg(script)
+        .args([cs, mode, &events.to_string()])
+        .current_dir(script.parent().unwrap())
+        .output()
+        .ok()?;
+    let emulator_cpu = cpu_now() - c0;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("RESULT "))?;
+    let parts: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let (n, secs, cpu) = (parts[0], parts[1], parts[2]);
+    eprintln!("  {} {mode}: {n} events in {secs:.3} s", script.display());
+    let total_cpu = cpu + emulator_cpu.as_secs_f64();
+    Some((n / secs, total_cpu * 1e9 / n))
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let ours_only = std::env::args().any(|a| a == "--ours");
+    let (batched_n, single_n, receive_n) = if quick {
+        (100_000, 25_600, 100_000)
+    } else {
+        (2_000_000, 256_000, 1_000_000)
+    };
+    let (peer_batched, peer_single, peer_receive) = if quick {
+        (5_000, 2_560, 5_000)
+    } else {
+        (50_000, 25_600, 50_000)
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rows: Vec<(String, String, (f64, f64))> = Vec::new();
+    rt.block_on(async {
+        let em = emulator().await;
+        let hub = client(&em);
+        hub.runtime_information().await.unwrap();
+        eprintln!("ours: batched send");
+        let one = [hub.clone()];
+        rows.push((
+            "batched send (100-event batches, 8 in flight, 2 partitions)".into(),
+            "ours".into(),
+            measure(batched_n as u64, ours_batched(&one, batched_n)).await,
+        ));
+        eprintln!("ours: single sends, {IN_FLIGHT} in flight");
+        rows.push((
+            format!("single sends, {IN_FLIGHT} in flight"),
+            "ours".into(),
+            measure(single_n as u64, ours_single(&hub, single_n)).await,
+        ));
+        fill(&em, receive_n).await;
+        eprintln!("ours: receive");
+        rows.push((
+            "receive".into(),
+            "ours".into(),
+            measure(receive_n as u64, ours_receive(&hub, receive_n)).await,
+        ));
+        hub.close().await;
+        em.shutdown().await;
+
+        let peers: Vec<(&str, std::path::PathBuf, std::path::PathBuf)> = [
+            interop_python().map(|p| {
+                (
+                    "python azure-eventhub 5.15.1",
+                    p,
+                    repo_root().join("interop/python/bench.py"),
+                )
+            }),
+            interop_js().map(|d| {
+                (
+                    "js @azure/event-hubs 6.0.4",
+                    "node".into(),
+                    d.join("bench.mjs"),
+                )
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|_| !ours_only)
+        .collect();
+        for (name, program, script) in peers {
+            let em = emulator().await;
+            let cs = em.connection_string(None);
+            fill(&em, peer_receive).await;
+            for (row, mode, n) in [
+                (
+                    "batched send (100-event batches, 8 in flight, 2 partitions)",
+                    "batched",
+                    peer_batched,
+                ),
+                (
+                    &format!("single sends, {IN_FLIGHT} in flight") as &str,
+                    "single",
+                    peer_single,
+                ),
+                ("receive", "receive", peer_receive),
+            ] {
+                let (program, script, cs) = (program.clone(), script.clone(), cs.clone());
+                let r = tokio::task::spawn_blocking(move || peer(&program, &script, &cs, mode, n))
+                    .await
+                    .unwrap();
+                match r {
+                    Some(r) => rows.push((row.to_owned(), name.to_owned(), r)),
+                    None => eprintln!("  {name} {mode}: no result"),
+                }
+            }
+            em.shutdown().await;
+        }
+    });
+    println!();
+    println!("| row | client | events/s | CPU ns/event |");
+    println!("|---|---|---:|---:|");
+    for (row, client, (rate, cpu)) in &rows {
+        println!("| {row} | {client} | {rate:.0} | {cpu:.0} |");
+    }
+    for (row, client, (rate, _)) in rows.iter().filter(|r| !r.1.starts_with("ours")) {
+        if let Some((_, _, (ours, _))) = rows.iter().find(|r| r.0 == *row && r.1 == "ours") {
+            println!("ours / {client} on {row}: {:.1}x", ours / rate);
+        }
+    }
+}
