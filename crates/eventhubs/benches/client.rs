@@ -122,7 +122,7 @@ fn peer(
     let out = Command::new(program)
         .arg(script)
         .args([cs, mode, &events.to_string()])
-        .current_dir(script.parent().unwrap())
+        .current_dir(script.parent()?)
         .output()
         .ok()?;
     let emulator_cpu = cpu_now() - c0;
