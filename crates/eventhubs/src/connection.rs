@@ -288,16 +288,20 @@ async fn put_token(
     audience: &str,
 ) -> Result<SystemTime, Error> {
     let token = settings.provider.get_token(audience).await?;
+    // An AMQP timestamp in milliseconds (PROTOCOL.md §2.4), as Python and .NET send it.
     let expiration = token
         .expires_at
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+        .map_or(0, |d| d.as_millis() as i64);
     cbs.call(
         vec![
             (k::OPERATION.to_owned(), Value::from(k::PUT_TOKEN)),
             (k::TYPE.to_owned(), Value::from(token.kind.cbs_type())),
             (k::NAME.to_owned(), Value::from(audience)),
-            (k::EXPIRATION.to_owned(), Value::Ulong(expiration)),
+            (
+                k::EXPIRATION.to_owned(),
+                Value::Timestamp(eventhubs_amqp::types::Timestamp(expiration)),
+            ),
         ],
         Value::String(token.value),
         settings.operation_timeout,
