@@ -19,17 +19,20 @@ use crate::options::HubOptions;
 /// which carries CBS, management, every sender and every receiver, and is reopened when
 /// it fails.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), eventhubs::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let emulator = eventhubs_emulator::Emulator::start(Default::default()).await?;
+/// # let port = emulator.addr().port();
 /// use eventhubs::{Hub, HubOptions};
 /// let hub = Hub::from_connection_string(
-///     "Endpoint=sb://localhost:5672;SharedAccessKeyName=RootManageSharedAccessKey;\
-///      SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;EntityPath=eh1",
+///     &format!("Endpoint=sb://localhost:{port};SharedAccessKeyName=RootManageSharedAccessKey;\
+///               SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;EntityPath=eh1"),
 ///     HubOptions::default(),
 /// )?;
 /// hub.send("hello, world!").await?;
 /// let info = hub.runtime_information().await?;
-/// println!("{} has partitions {:?}", info.path, info.partition_ids);
+/// assert_eq!(info.partition_ids, ["0", "1", "2", "3"]);
 /// hub.close().await;
 /// # Ok(()) }
 /// ```

@@ -6,19 +6,23 @@
 //! multiplexed connection, link-sized batches and receivers that resume after the last
 //! event on reconnect.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), eventhubs::Error> {
-//! use eventhubs::{Hub, HubOptions, ReceiveOptions};
-//! let hub = Hub::from_connection_string(
-//!     "Endpoint=sb://localhost:5672;SharedAccessKeyName=RootManageSharedAccessKey;\
-//!      SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;EntityPath=eh1",
-//!     HubOptions::default(),
-//! )?;
-//! hub.send("hello, world!").await?;
-//! for partition in hub.runtime_information().await?.partition_ids {
-//!     let mut receiver = hub.receiver(&partition, ReceiveOptions::default()).await?;
-//!     # let _ = &mut receiver;
-//! }
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emulator = eventhubs_emulator::Emulator::start(Default::default()).await?;
+//! # let connection_string = emulator.connection_string(Some("eh1"));
+//! use eventhubs::{Event, Hub, HubOptions, ReceiveOptions};
+//!
+//! // e.g. "Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=...;
+//! //       SharedAccessKey=...;EntityPath=<hub>", or an emulator's with UseDevelopmentEmulator=true
+//! let hub = Hub::from_connection_string(&connection_string, HubOptions::default())?;
+//! hub.send_to_partition("0", Event::from("hello, world!").with_property("lang", "en")).await?;
+//!
+//! let mut receiver = hub.receiver("0", ReceiveOptions::default().from_beginning()).await?;
+//! let event = receiver.recv().await?;
+//! assert_eq!(event.data_as_str(), Some("hello, world!"));
+//! println!("#{} at offset {}", event.sequence_number(), event.offset());
+//! hub.close().await;
 //! # Ok(()) }
 //! ```
 //!

@@ -25,14 +25,18 @@ pub struct BatchOptions {
 
 /// Events sent together as one AMQP batch message; sizes are exact.
 ///
-/// ```no_run
-/// # async fn demo(hub: eventhubs::Hub) -> Result<(), eventhubs::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let emulator = eventhubs_emulator::Emulator::start(Default::default()).await?;
+/// # let hub = eventhubs::Hub::from_connection_string(&emulator.connection_string(Some("eh1")), Default::default())?;
 /// let mut batch = hub.create_batch(Default::default()).await?;
 /// for i in 0..100 {
 ///     if !batch.try_add(format!("event {i}").into())? {
 ///         break; // full: send it and start another
 ///     }
 /// }
+/// assert_eq!(batch.len(), 100);
 /// hub.send_event_batch(batch).await?;
 /// # Ok(()) }
 /// ```
