@@ -23,14 +23,18 @@ fn body() -> bytes::Bytes {
     bytes::Bytes::from_static(&BODY_BYTES)
 }
 
-async fn emulator() -> Emulator {
+fn bench_config() -> Config {
     let mut config = Config::default();
     config.retention = Retention {
         max_events: usize::MAX,
         max_bytes: u64::MAX,
         ..Retention::default()
     };
-    Emulator::start(config).await.unwrap()
+    config
+}
+
+async fn emulator() -> Emulator {
+    Emulator::start(bench_config()).await.unwrap()
 }
 
 fn client(em: &Emulator) -> Hub {
@@ -110,31 +114,43 @@ async fn fill(em: &Emulator, events: usize) {
     pinned.close().await;
 }
 
+/// How to start a peer: program, leading arguments, extra environment.
+#[derive(Clone)]
+struct PeerCommand {
+    program: std::path::PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
 /// Runs a peer row: (events/s, CPU ns/event) with the emulator's CPU during the run.
-fn peer(
-    program: &std::path::Path,
-    script: &std::path::Path,
-    cs: &str,
-    mode: &str,
-    events: usize,
-) -> Option<(f64, f64)> {
+fn peer(cmd: &PeerCommand, mode: &str, events: usize) -> Option<(f64, f64)> {
     let c0 = cpu_now();
-    let out = Command::new(program)
-        .arg(script)
-        .args([cs, mode, &events.to_string()])
-        .current_dir(script.parent()?)
+    let out = Command::new(&cmd.program)
+        .args(&cmd.args)
+        .args([mode, &events.to_string()])
+        .envs(cmd.env.iter().cloned())
         .output()
         .ok()?;
     let emulator_cpu = cpu_now() - c0;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().find(|l| l.starts_with("RESULT "))?;
+    let Some(line) = stdout.lines().find(|l| l.starts_with("RESULT ")) else {
+        eprintln!(
+            "  {} {mode}: {}",
+            cmd.program.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    };
     let parts: Vec<f64> = line
         .split_whitespace()
         .skip(1)
         .filter_map(|p| p.parse().ok())
         .collect();
     let (n, secs, cpu) = (parts[0], parts[1], parts[2]);
-    eprintln!("  {} {mode}: {n} events in {secs:.3} s", script.display());
+    eprintln!(
+        "  {} {mode}: {n} events in {secs:.3} s",
+        cmd.program.display()
+    );
     let total_cpu = cpu + emulator_cpu.as_secs_f64();
     Some((n / secs, total_cpu * 1e9 / n))
 }
@@ -184,47 +200,57 @@ fn main() {
         hub.close().await;
         em.shutdown().await;
 
-        let peers: Vec<(&str, std::path::PathBuf, std::path::PathBuf)> = [
-            interop_python().map(|p| {
-                (
-                    "python azure-eventhub 5.15.1",
-                    p,
-                    repo_root().join("interop/python/bench.py"),
-                )
-            }),
-            interop_js().map(|d| {
-                (
-                    "js @azure/event-hubs 6.0.4",
-                    "node".into(),
-                    d.join("bench.mjs"),
-                )
-            }),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|_| !ours_only)
-        .collect();
-        for (name, program, script) in peers {
-            let em = emulator().await;
-            let cs = em.connection_string(None);
+        let script_peer = |program: std::path::PathBuf, script: std::path::PathBuf| PeerCommand {
+            program,
+            args: vec![script.display().to_string()],
+            env: Vec::new(),
+        };
+        let mut peers: Vec<(&str, PeerCommand, bool)> = Vec::new();
+        if let Some(python) = interop_python() {
+            peers.push(("python azure-eventhub 5.15.1", script_peer(python, repo_root().join("interop/python/bench.py")), false));
+        }
+        if let Some(dir) = interop_js() {
+            peers.push(("js @azure/event-hubs 6.0.4", script_peer("node".into(), dir.join("bench.mjs")), false));
+        }
+        let azure = repo_root().join("interop/rust-azure/target/release/rust-azure-peer");
+        if azure.exists() {
+            peers.push(("rust azure_messaging_eventhubs 0.16.0", PeerCommand { program: azure, args: Vec::new(), env: Vec::new() }, true));
+        } else {
+            eprintln!("rust azure_messaging_eventhubs peer not built: cargo build --release --manifest-path interop/rust-azure/Cargo.toml");
+        }
+        if ours_only {
+            peers.clear();
+        }
+        for (name, mut cmd, tls) in peers {
+            let (em, cs) = if tls {
+                // The official Rust crate only speaks AMQPS: serve TLS with a throwaway
+                // certificate it trusts through SSL_CERT_FILE.
+                let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+                let cert = std::env::temp_dir().join(format!("eh-bench-cert-{}.pem", std::process::id()));
+                std::fs::write(&cert, ck.cert.pem()).unwrap();
+                let tls = eventhubs_amqp_io::TlsServerConfig::from_pem(ck.cert.pem().as_bytes(), ck.signing_key.serialize_pem().as_bytes()).unwrap();
+                let em = Emulator::start_with_tls(bench_config(), tls).await.unwrap();
+                let port = em.tls_addr().unwrap().port();
+                cmd.env.push(("SSL_CERT_FILE".into(), cert.display().to_string()));
+                cmd.args.push("Endpoint=sb://localhost/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE".into());
+                cmd.args.push(format!("amqps://localhost:{port}"));
+                (em, String::new())
+            } else {
+                let em = emulator().await;
+                let cs = em.connection_string(None);
+                (em, cs)
+            };
+            if !cs.is_empty() {
+                cmd.args.push(cs);
+            }
             fill(&em, peer_receive).await;
             for (row, mode, n) in [
-                (
-                    "batched send (100-event batches, 8 in flight, 2 partitions)",
-                    "batched",
-                    peer_batched,
-                ),
-                (
-                    &format!("single sends, {IN_FLIGHT} in flight") as &str,
-                    "single",
-                    peer_single,
-                ),
+                ("batched send (100-event batches, 8 in flight, 2 partitions)", "batched", peer_batched),
+                (&format!("single sends, {IN_FLIGHT} in flight") as &str, "single", peer_single),
                 ("receive", "receive", peer_receive),
             ] {
-                let (program, script, cs) = (program.clone(), script.clone(), cs.clone());
-                let r = tokio::task::spawn_blocking(move || peer(&program, &script, &cs, mode, n))
-                    .await
-                    .unwrap();
+                let cmd = cmd.clone();
+                let r = tokio::task::spawn_blocking(move || peer(&cmd, mode, n)).await.unwrap();
                 match r {
                     Some(r) => rows.push((row.to_owned(), name.to_owned(), r)),
                     None => eprintln!("  {name} {mode}: no result"),

@@ -188,17 +188,21 @@ fn annotation<'a>(annotations: &'a Annotations, key: &str) -> Option<&'a Value> 
         .map(|(_, v)| v)
 }
 
+/// A Unix time in milliseconds (negative before 1970, like the service's year-1 sentinel).
+pub(crate) fn time_from_millis(ms: i64) -> SystemTime {
+    if ms >= 0 {
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+    }
+}
+
 fn time_of(v: Option<&Value>) -> Option<SystemTime> {
     let ms = match v? {
         Value::Timestamp(t) => t.0,
         other => other.as_i64()?,
     };
-    let base = UNIX_EPOCH;
-    Some(if ms >= 0 {
-        base + Duration::from_millis(ms as u64)
-    } else {
-        base - Duration::from_millis(ms.unsigned_abs())
-    })
+    Some(time_from_millis(ms))
 }
 
 fn offset_of(v: Option<&Value>) -> Option<String> {

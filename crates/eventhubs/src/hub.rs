@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use eventhubs_amqp::types::Value;
 use eventhubs_protocol::connection_string::ConnectionString;
@@ -345,15 +345,10 @@ fn field_str(body: &Value, name: &str) -> Option<String> {
 }
 
 fn field_time(body: &Value, name: &str) -> Option<SystemTime> {
-    let ms = match field(body, name)? {
-        Value::Timestamp(t) => t.0,
-        _ => return None,
-    };
-    Some(if ms >= 0 {
-        UNIX_EPOCH + Duration::from_millis(ms as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
-    })
+    match field(body, name)? {
+        Value::Timestamp(t) => Some(crate::event::time_from_millis(t.0)),
+        _ => None,
+    }
 }
 
 fn bad_response(name: &str) -> Error {

@@ -12,6 +12,14 @@ fn cs(extra: &str) -> String {
     format!("Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=policy;SharedAccessKey={KEY}{extra}")
 }
 
+const ENV_VARS: [&str; 5] = [
+    "EVENTHUB_CONNECTION_STRING",
+    "EVENTHUB_NAMESPACE",
+    "EVENTHUB_NAME",
+    "EVENTHUB_KEY_NAME",
+    "EVENTHUB_KEY_VALUE",
+];
+
 #[test]
 fn construction_and_errors() {
     // Good strings.
@@ -77,13 +85,7 @@ fn construction_and_errors() {
     assert!(Hub::new("", "hub", provider, HubOptions::default()).is_err());
 
     // Environment.
-    for v in [
-        "EVENTHUB_CONNECTION_STRING",
-        "EVENTHUB_NAMESPACE",
-        "EVENTHUB_NAME",
-        "EVENTHUB_KEY_NAME",
-        "EVENTHUB_KEY_VALUE",
-    ] {
+    for v in ENV_VARS {
         std::env::remove_var(v);
     }
     assert!(Hub::from_env(HubOptions::default())
@@ -114,13 +116,7 @@ fn construction_and_errors() {
         "envhub",
         "EVENTHUB_NAME names the hub when EntityPath is absent"
     );
-    for v in [
-        "EVENTHUB_CONNECTION_STRING",
-        "EVENTHUB_NAMESPACE",
-        "EVENTHUB_NAME",
-        "EVENTHUB_KEY_NAME",
-        "EVENTHUB_KEY_VALUE",
-    ] {
+    for v in ENV_VARS {
         std::env::remove_var(v);
     }
 }
