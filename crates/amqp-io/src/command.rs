@@ -49,6 +49,12 @@ pub(crate) enum Command {
         payloads: Vec<Bytes>,
         format: u32,
     },
+    /// One disposition per delivery id (not a range), handed over in one command.
+    SettleEach {
+        session: SessionId,
+        ids: Vec<u32>,
+        state: DeliveryState,
+    },
     AddCredit(LinkId, u32),
     Drain(LinkId, Reply<()>),
     Disposition {

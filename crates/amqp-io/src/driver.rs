@@ -238,6 +238,17 @@ impl Driver {
                     }
                 }
             }
+            Command::SettleEach {
+                session,
+                ids,
+                state,
+            } => {
+                for id in ids {
+                    let _ = self
+                        .engine
+                        .disposition(session, id, id, true, Some(state.clone()));
+                }
+            }
             Command::AddCredit(link, n) => {
                 let credit = self.engine.credit(link).unwrap_or(0).saturating_add(n);
                 let _ = self.engine.flow(link, credit, false);

@@ -103,6 +103,19 @@ impl Receiver {
             .await
     }
 
+    /// Settles each delivery in `ids` with `state`, one disposition per delivery (as the
+    /// Event Hubs service does; some peers mishandle ranges), in one hand-over to the
+    /// connection task.
+    pub async fn settle_each(&self, ids: Vec<u32>, state: DeliveryState) -> Result<(), Error> {
+        self.conn
+            .request(Command::SettleEach {
+                session: self.session,
+                ids,
+                state,
+            })
+            .await
+    }
+
     /// Accepts and settles one delivery.
     pub async fn accept(&self, delivery: &Delivery) -> Result<(), Error> {
         self.settle(

@@ -78,26 +78,25 @@ pub(crate) async fn serve(
 /// Deliveries taken per wake-up before settling (bounds the latency of the first one).
 const MAX_DELIVERIES_PER_WAKE: usize = 256;
 
-/// Outcomes to send, merged into ranges of consecutive delivery ids with the same state.
+/// Outcomes to send: runs of deliveries with the same state go to the connection task in
+/// one command, but each gets its own disposition (first = last), as the service sends
+/// them — the official Rust crate's AMQP stack (fe2o3-amqp 0.16) stalls on ranges.
 #[derive(Debug, Default)]
 struct Outcomes {
-    ranges: Vec<(u32, u32, DeliveryState)>,
+    runs: Vec<(Vec<u32>, DeliveryState)>,
 }
 
 impl Outcomes {
     fn push(&mut self, id: u32, state: DeliveryState) {
-        if let Some((_, last, s)) = self.ranges.last_mut() {
-            if last.checked_add(1) == Some(id) && *s == state {
-                *last = id;
-                return;
-            }
+        match self.runs.last_mut() {
+            Some((ids, s)) if *s == state => ids.push(id),
+            _ => self.runs.push((vec![id], state)),
         }
-        self.ranges.push((id, id, state));
     }
 
     async fn flush(&mut self, rx: &Receiver) -> Result<(), eventhubs_amqp_io::Error> {
-        for (first, last, state) in self.ranges.drain(..) {
-            rx.settle(first, last, state).await?;
+        for (ids, state) in self.runs.drain(..) {
+            rx.settle_each(ids, state).await?;
         }
         Ok(())
     }

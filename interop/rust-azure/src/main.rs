@@ -21,6 +21,7 @@ fn cpu_seconds() -> f64 {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
     let args: Vec<String> = std::env::args().collect();
     let (cs, endpoint, mode, n) = (&args[1], &args[2], &args[3], args[4].parse::<usize>()?);
     let body = vec![b'x'; 100];
@@ -35,7 +36,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             let start = Instant::now();
             let mut tasks = Vec::new();
-            let (workers, per_worker) = if mode == "batched" { (8, n / 100 / 8) } else { (256, n / 256) };
+            let single_workers: usize = std::env::var("PEER_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
+            let (workers, per_worker) = if mode == "batched" { (8, n / 100 / 8) } else { (single_workers, n / single_workers) };
             for t in 0..workers {
                 let (producer, body, mode) = (producer.clone(), body.clone(), mode.clone());
                 tasks.push(tokio::spawn(async move {
