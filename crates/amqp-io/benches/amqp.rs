@@ -357,6 +357,9 @@ mod fe {
 }
 
 fn main() {
+    if !eventhubs_test_support::bench::invoked_by_cargo_bench() {
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let scale = if quick { 10 } else { 1 };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -97,6 +97,9 @@ async fn deliver(em: &Emulator, events: u64, prefetch: u32) {
 }
 
 fn main() {
+    if !eventhubs_test_support::bench::invoked_by_cargo_bench() {
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let filters: Vec<String> = std::env::args()
         .skip(1)

@@ -156,6 +156,9 @@ fn peer(cmd: &PeerCommand, mode: &str, events: usize) -> Option<(f64, f64)> {
 }
 
 fn main() {
+    if !eventhubs_test_support::bench::invoked_by_cargo_bench() {
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let ours_only = std::env::args().any(|a| a == "--ours");
     let (batched_n, single_n, receive_n) = if quick {

@@ -26,3 +26,13 @@ pub async fn measure<F: std::future::Future<Output = ()>>(events: u64, f: F) -> 
         cpu.as_nanos() as f64 / events as f64,
     )
 }
+
+/// False when a benchmark binary runs under `cargo test --all-targets` (cargo passes
+/// `--bench` only from `cargo bench`): benchmarks then only check that they start.
+pub fn invoked_by_cargo_bench() -> bool {
+    let bench = std::env::args().any(|a| a == "--bench");
+    if !bench {
+        eprintln!("benchmark skipped: run it with `cargo bench`");
+    }
+    bench
+}
