@@ -4,12 +4,15 @@
 //! numbering.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Write};
+use std::ffi::OsStr;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+mod common;
 
 use eventhubs_amqp::connection::LinkConfig;
 use eventhubs_amqp::delivery_state::DeliveryState;
@@ -18,29 +21,8 @@ use eventhubs_test_support::client::{body_of, connect, consumer, event, put_toke
 
 /// Starts `eh emulator --data-dir <dir>` on a free port.
 fn start(dir: &Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eh"))
-        .args([
-            "emulator",
-            "--port",
-            "0",
-            "--log-level",
-            "warn",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
-    (child, addr)
+    let running = common::start_eh([OsStr::new("--data-dir"), dir.as_os_str()], 0);
+    (running.child, running.addr)
 }
 
 /// Sends round-robin with up to 256 in flight until the emulator dies; returns the bodies

@@ -1,26 +1,16 @@
 //! The official Python (`azure-eventhub`) and JS (`@azure/event-hubs`) SDKs, pinned in
 //! interop/, against a freshly started `eh emulator`, one scenario script per test.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+mod common;
 
 use eventhubs_test_support::{interop_python as python, repo_root};
 
 /// Starts `eh emulator --port 0` and returns the child and its connection string.
 fn start_emulator() -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eh"))
-        .args(["emulator", "--port", "0", "--log-level", "warn"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert!(line.starts_with("listening on "), "{line}");
-    let mut cs = String::new();
-    out.read_line(&mut cs).unwrap();
-    assert!(cs.starts_with("Endpoint=sb://localhost:"), "{cs}");
-    (child, cs.trim().to_owned())
+    let running = common::start_eh::<[&str; 0], &str>([], 0);
+    (running.child, running.connection_string)
 }
 
 /// Runs `program args… <connection string>` against a fresh `eh emulator`; it must exit

@@ -2,8 +2,9 @@
 //! authenticates, sends and receives over TLS; one trusting only the web PKI is refused;
 //! the plain port keeps working alongside.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::ffi::OsStr;
 
 use eventhubs_amqp::connection::ConnectionConfig;
 use eventhubs_amqp_io::{Connection, TlsConfig};
@@ -21,38 +22,21 @@ async fn amqps_listener() {
     std::fs::write(&cert, ck.cert.pem()).unwrap();
     std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eh"))
-        .args([
-            "emulator",
-            "--port",
-            "0",
-            "--tls-port",
-            "0",
-            "--log-level",
-            "warn",
-        ])
-        .arg("--tls-cert")
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut lines = Vec::new();
-    for _ in 0..3 {
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        lines.push(line.trim().to_owned());
-    }
-    let plain = lines[0]
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    let tls_addr = lines[2]
+    let mut running = common::start_eh(
+        [
+            OsStr::new("--tls-port"),
+            OsStr::new("0"),
+            OsStr::new("--tls-cert"),
+            cert.as_os_str(),
+            OsStr::new("--tls-key"),
+            key.as_os_str(),
+        ],
+        1,
+    );
+    let plain = running.addr;
+    let tls_addr = running.more[0]
         .strip_prefix("tls listening on ")
-        .unwrap_or_else(|| panic!("{lines:?}"))
+        .unwrap_or_else(|| panic!("{:?}", running.more))
         .to_owned();
 
     let trusted = TlsConfig::from_pem_roots(ck.cert.pem().as_bytes()).unwrap();
@@ -95,7 +79,7 @@ async fn amqps_listener() {
         "{err}"
     );
 
-    let _ = child.kill();
-    let _ = child.wait();
+    let _ = running.child.kill();
+    let _ = running.child.wait();
     std::fs::remove_dir_all(&dir).unwrap();
 }
