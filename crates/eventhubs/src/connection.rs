@@ -92,8 +92,8 @@ pub(crate) struct HubConnection {
     pub settings: Settings,
     /// The current connection, read without waiting on every operation.
     current: std::sync::RwLock<Option<Arc<Live>>>,
-    /// Serializes opening a new connection.
-    live: Mutex<Option<Arc<Live>>>,
+    /// Serializes opening, replacing and closing the connection.
+    opening: Mutex<()>,
     generation: std::sync::atomic::AtomicU64,
     closed: std::sync::atomic::AtomicBool,
 }
@@ -103,7 +103,7 @@ impl HubConnection {
         Self {
             settings,
             current: std::sync::RwLock::new(None),
-            live: Mutex::new(None),
+            opening: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
             closed: std::sync::atomic::AtomicBool::new(false),
         }
@@ -117,10 +117,14 @@ impl HubConnection {
                 "the client was closed",
             ));
         }
-        let mut slot = self.live.lock().await;
-        if let Some(live) = slot.as_ref() {
+        if let Some(live) = self.current().filter(|l| !l.connection.is_closed()) {
+            return Ok(live);
+        }
+        let _opening = self.opening.lock().await;
+        // Another caller may have reconnected while this one waited.
+        if let Some(live) = self.current() {
             if !live.connection.is_closed() {
-                return Ok(live.clone());
+                return Ok(live);
             }
             tracing::info!(
                 generation = live.generation,
@@ -128,22 +132,31 @@ impl HubConnection {
             );
         }
         let live = Arc::new(self.open().await?);
-        *slot = Some(live.clone());
         self.publish(Some(live.clone()));
         Ok(live)
     }
 
-    fn publish(&self, live: Option<Arc<Live>>) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = live;
+    fn current(&self) -> Option<Arc<Live>> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the current connection; returns the one it replaced.
+    fn publish(&self, live: Option<Arc<Live>>) -> Option<Arc<Live>> {
+        std::mem::replace(
+            &mut *self.current.write().unwrap_or_else(|p| p.into_inner()),
+            live,
+        )
     }
 
     /// Forgets `generation`'s connection (after an error on it) so the next call opens a
     /// new one.
     pub(crate) async fn invalidate(&self, generation: u64) {
-        let mut slot = self.live.lock().await;
-        if slot.as_ref().is_some_and(|l| l.generation == generation) {
-            self.publish(None);
-            if let Some(old) = slot.take() {
+        let _opening = self.opening.lock().await;
+        if self.current().is_some_and(|l| l.generation == generation) {
+            if let Some(old) = self.publish(None) {
                 let _ = old.connection.close(None).await;
             }
         }
@@ -153,8 +166,8 @@ impl HubConnection {
     pub(crate) async fn close(&self) {
         self.closed
             .store(true, std::sync::atomic::Ordering::Release);
-        self.publish(None);
-        if let Some(live) = self.live.lock().await.take() {
+        let _opening = self.opening.lock().await;
+        if let Some(live) = self.publish(None) {
             let _ = live.connection.close(None).await;
         }
     }

@@ -51,15 +51,19 @@ pub struct EventBatch {
 
 impl EventBatch {
     /// Adds `event` if it fits: `Ok(false)` when the batch is full, an error when the
-    /// event alone is larger than the limit.
+    /// event could never fit (it does not even fit an empty batch).
     pub fn try_add(&mut self, event: Event) -> Result<bool, Error> {
+        self.add(&event)
+    }
+
+    fn add(&mut self, event: &Event) -> Result<bool, Error> {
         self.scratch.clear();
         event.encode_into(&mut self.scratch);
         if self.builder.try_add_encoded(&self.scratch) {
             return Ok(true);
         }
         let alone = BatchBuilder::new(None, usize::MAX).size_with(self.scratch.len()) as u64;
-        if alone > self.max_size {
+        if alone > self.max_size || self.builder.is_empty() {
             return Err(too_large(alone, self.max_size));
         }
         Ok(false)
@@ -195,15 +199,14 @@ impl Hub {
                 ..BatchOptions::default()
             };
             let mut batch = self.create_batch(options.clone()).await?;
-            for event in events {
-                if batch.try_add(event.clone())? {
+            for event in &events {
+                if batch.add(event)? {
                     continue;
                 }
                 self.send_event_batch(batch).await?;
                 batch = self.create_batch(options.clone()).await?;
-                if !batch.try_add(event)? {
-                    return Err(too_large(0, batch.max_size));
-                }
+                // An empty batch takes the event or `add` fails with its size.
+                batch.add(event)?;
             }
             self.send_event_batch(batch).await?;
         }

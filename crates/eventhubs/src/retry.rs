@@ -60,20 +60,20 @@ impl RetryOptions {
 
     /// The delay before retry number `attempt` (from 0), jitter included.
     pub fn delay_for(&self, attempt: u32) -> Duration {
-        let base = self
-            .delay
+        self.base_delay(attempt) + self.jitter_for(attempt)
+    }
+
+    /// Exponential delay without jitter.
+    fn base_delay(&self, attempt: u32) -> Duration {
+        self.delay
             .saturating_mul(1u32 << attempt.min(20))
-            .min(self.max_delay);
-        base + self.jitter_for(attempt)
+            .min(self.max_delay)
     }
 
     /// The jitter part of [`RetryOptions::delay_for`] (deterministic per attempt and
     /// process, spread across processes).
     pub fn jitter_for(&self, attempt: u32) -> Duration {
-        let base = self
-            .delay
-            .saturating_mul(1u32 << attempt.min(20))
-            .min(self.max_delay);
+        let base = self.base_delay(attempt);
         let seed = u64::from(std::process::id()).wrapping_mul(0x9E37_79B9_7F4A_7C15)
             ^ u64::from(attempt).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         let unit = (seed >> 11) as f64 / (1u64 << 53) as f64;
