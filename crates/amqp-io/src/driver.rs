@@ -85,6 +85,10 @@ impl Driver {
         let mut read_buf = BytesMut::with_capacity(READ_CHUNK);
         let mut write_buf = BytesMut::with_capacity(READ_CHUNK);
         let mut commands_open = true;
+        // A write may leave bytes inside the stream (TLS keeps encrypted records it could
+        // not send yet, until the next write or a flush): flush once the buffer is drained,
+        // or the last frames before a quiet spell would never leave.
+        let mut unflushed = false;
         let exit: Result<(), Error> = loop {
             self.dispatch_events();
             self.publish_credit();
@@ -106,9 +110,13 @@ impl Driver {
             }
             tokio::select! {
                 biased;
-                r = wr.write(&write_buf), if !write_buf.is_empty() => match r {
-                    Ok(0) => break Err(Error::Io(std::io::ErrorKind::WriteZero.into())),
-                    Ok(n) => write_buf.advance(n),
+                r = write_or_flush(&mut wr, &write_buf), if unflushed || !write_buf.is_empty() => match r {
+                    Ok(Some(0)) => break Err(Error::Io(std::io::ErrorKind::WriteZero.into())),
+                    Ok(Some(n)) => {
+                        write_buf.advance(n);
+                        unflushed = true;
+                    }
+                    Ok(None) => unflushed = false,
                     Err(e) => break Err(Error::Io(e)),
                 },
                 r = rd.read_buf(&mut read_buf) => match r {
@@ -468,5 +476,19 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Writes what `buf` holds (`Some(bytes written)`), or flushes the stream once it is empty
+/// (`None`). Cancel-safe, as `select!` needs: a write either happened or did not, and a
+/// flush can be repeated.
+async fn write_or_flush<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    buf: &[u8],
+) -> std::io::Result<Option<usize>> {
+    if buf.is_empty() {
+        wr.flush().await.map(|()| None)
+    } else {
+        wr.write(buf).await.map(Some)
     }
 }

@@ -98,11 +98,11 @@ impl TlsServerConfig {
         })
     }
 
-    /// Runs the TLS handshake on an accepted TCP stream.
-    pub async fn accept(
-        &self,
-        stream: TcpStream,
-    ) -> Result<tokio_rustls::server::TlsStream<TcpStream>, Error> {
+    /// Runs the TLS handshake on an accepted stream (TCP, or any other byte stream).
+    pub async fn accept<S>(&self, stream: S) -> Result<tokio_rustls::server::TlsStream<S>, Error>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
         Ok(self.acceptor.accept(stream).await?)
     }
 }

@@ -9,6 +9,9 @@ use eventhubs_emulator::server;
 use eventhubs_emulator::{connection_string, Config, DurableStorage, Storage, SyncPolicy};
 use tokio::net::TcpListener;
 
+/// How long stopping waits for the durable store's last writes.
+const STORE_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Options of `eh emulator`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -90,14 +93,7 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
     };
     let namespace = Namespace::open(config).map_err(|e| e.to_string())?;
     if let Storage::Durable(d) = &namespace.config.storage {
-        let events: i64 = namespace
-            .hubs
-            .iter()
-            .flat_map(|h| &h.partitions)
-            .map(|p| p.lock().info())
-            .filter(|i| !i.is_empty)
-            .map(|i| i.last_sequence_number - i.begin_sequence_number + 1)
-            .sum();
+        let events: u64 = namespace.hubs.iter().map(|h| h.stored_events()).sum();
         tracing::info!(dir = %d.dir.display(), sync = ?d.sync, events, "durable store opened");
     }
     if let Some(port) = args.health_port {
@@ -120,19 +116,21 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
         "{}",
         connection_string(addr, &namespace.config, None)
     );
+    let ns = namespace.clone();
     let served = match tls {
         Some((tls_listener, tls)) => {
             let tls_addr = tls_listener.local_addr().map_err(|e| e.to_string())?;
             let _ = writeln!(stdout, "tls listening on {tls_addr}");
             let _ = stdout.flush();
-            let ns = namespace;
             server::run_with_tls(listener, tls_listener, tls, ns, shutdown_signal()).await
         }
         None => {
             let _ = stdout.flush();
-            server::run_with(listener, namespace, shutdown_signal()).await
+            server::run_with(listener, ns, shutdown_signal()).await
         }
     };
+    // Write what is staged before the process exits (the writer thread would not outlive it).
+    namespace.close_store(STORE_CLOSE_WAIT).await;
     served.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())

@@ -8,7 +8,6 @@ use std::ffi::OsStr;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,15 +19,14 @@ use eventhubs_protocol::selector::StartPosition;
 use eventhubs_test_support::client::{body_of, connect, consumer, event, put_token};
 
 /// Starts `eh emulator --data-dir <dir>` on a free port.
-fn start(dir: &Path) -> (Child, SocketAddr) {
-    let running = common::start_eh([OsStr::new("--data-dir"), dir.as_os_str()], 0);
-    (running.child, running.addr)
+fn start(dir: &Path) -> common::Running {
+    common::start_eh([OsStr::new("--data-dir"), dir.as_os_str()], 0)
 }
 
 /// Sends round-robin with up to 256 in flight until the emulator dies; returns the bodies
 /// it acknowledged.
-async fn send_until_killed(addr: SocketAddr, mut emulator: Child) -> HashSet<String> {
-    let (_c, session) = connect(addr).await;
+async fn send_until_killed(mut emulator: common::Running) -> HashSet<String> {
+    let (_c, session) = connect(emulator.addr).await;
     assert_eq!(put_token(&session, "SAS_KEY_VALUE").await, 202);
     let sender = session
         .attach_sender(LinkConfig::sender("s", "eh1"))
@@ -53,8 +51,7 @@ async fn send_until_killed(addr: SocketAddr, mut emulator: Child) -> HashSet<Str
         }
         if !killed && acked.lock().unwrap().len() >= 5000 {
             // SIGKILL with sends in flight: no shutdown path runs.
-            emulator.kill().unwrap();
-            emulator.wait().unwrap();
+            emulator.kill();
             killed = true;
         }
     }
@@ -91,8 +88,7 @@ fn last_segment(dir: &Path, partition: &str) -> std::path::PathBuf {
 async fn kill_mid_write_loses_no_acknowledged_event() {
     let dir = std::env::temp_dir().join(format!("eh-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (emulator, addr) = start(&dir);
-    let acked = send_until_killed(addr, emulator).await;
+    let acked = send_until_killed(start(&dir)).await;
 
     // A write torn by the crash: a record prefix promising 200 bytes, then only 30.
     let torn = last_segment(&dir, "0");
@@ -105,7 +101,8 @@ async fn kill_mid_write_loses_no_acknowledged_event() {
     file.write_all(&[0xAB; 34]).unwrap();
     drop(file);
 
-    let (mut emulator, addr) = start(&dir);
+    let mut emulator = start(&dir);
+    let addr = emulator.addr;
     assert_eq!(
         std::fs::metadata(&torn).unwrap().len(),
         intact_len,
@@ -149,7 +146,6 @@ async fn kill_mid_write_loses_no_acknowledged_event() {
         events.last().unwrap(),
         &("after-restart".to_owned(), counts[0] as i64)
     );
-    emulator.kill().unwrap();
-    emulator.wait().unwrap();
+    emulator.kill();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -7,24 +7,17 @@ mod common;
 
 use eventhubs_test_support::{interop_python as python, repo_root};
 
-/// Starts `eh emulator --port 0` and returns the child and its connection string.
-fn start_emulator() -> (std::process::Child, String) {
-    let running = common::start_eh::<[&str; 0], &str>([], 0);
-    (running.child, running.connection_string)
-}
-
 /// Runs `program args… <connection string>` against a fresh `eh emulator`; it must exit
 /// 0 and print a line `ok`.
 fn run_peer(program: &std::path::Path, args: &[std::path::PathBuf], dir: &std::path::Path) {
-    let (mut emulator, cs) = start_emulator();
+    let mut emulator = common::start_eh::<[&str; 0], &str>([], 0);
     let out = Command::new(program)
         .args(args)
-        .arg(&cs)
+        .arg(&emulator.connection_string)
         .current_dir(dir)
         .output()
         .unwrap();
-    let _ = emulator.kill();
-    let _ = emulator.wait();
+    emulator.kill();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.lines().any(|l| l == "ok"),

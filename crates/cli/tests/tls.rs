@@ -79,7 +79,6 @@ async fn amqps_listener() {
         "{err}"
     );
 
-    let _ = running.child.kill();
-    let _ = running.child.wait();
+    running.kill();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -3,7 +3,8 @@
 //! loopback. 100-byte event bodies. Prints events/s and process CPU ns/event (client and
 //! emulator run in this process, so CPU covers both ends). Not a test: run it with
 //! `cargo bench -p eventhubs-emulator --bench emulator` (optionally `-- --quick`, and words
-//! that pick rows by name: `-- memory`, `-- deliver`, `-- durable`).
+//! that pick rows by name: `-- memory`, `-- deliver`, `-- durable`). Each ingest row ends
+//! by checking that the emulator stores exactly the events acknowledged.
 
 use std::collections::VecDeque;
 
@@ -15,7 +16,7 @@ use eventhubs_amqp::message::{BatchBuilder, Message, BATCH_MESSAGE_FORMAT};
 use eventhubs_emulator::config::Retention;
 use eventhubs_emulator::{Config, DurableStorage, Emulator, Storage};
 use eventhubs_protocol::selector::StartPosition;
-use eventhubs_test_support::bench::measure;
+use eventhubs_test_support::bench::{self, measure};
 use eventhubs_test_support::client::{connect, consumer, put_token};
 
 const BODY: usize = 100;
@@ -83,6 +84,11 @@ async fn ingest(em: &Emulator, links: usize, batches: usize) {
     }
 }
 
+/// Fails the run unless hub `eh1` stores exactly the `acknowledged` events counted.
+fn check_stored(em: &Emulator, acknowledged: u64) {
+    bench::check_stored(em.namespace().hubs[0].stored_events(), acknowledged);
+}
+
 /// Receives `events` events of partition 0 from the earliest one with credit `prefetch`.
 async fn deliver(em: &Emulator, events: u64, prefetch: u32) {
     let (_conn, session) = connect(em.addr()).await;
@@ -97,7 +103,7 @@ async fn deliver(em: &Emulator, events: u64, prefetch: u32) {
 }
 
 fn main() {
-    if !eventhubs_test_support::bench::invoked_by_cargo_bench() {
+    if !bench::invoked_by_cargo_bench() {
         return;
     }
     let quick = std::env::args().any(|a| a == "--quick");
@@ -119,6 +125,7 @@ fn main() {
             let events = (links * batches * BATCH) as u64;
             eprintln!("ingest, memory, {links} link(s)");
             let r = measure(events, ingest(&em, links, batches)).await;
+            check_stored(&em, events);
             rows.push((
                 format!("ingest 100-event batches, memory, {links} link(s)"),
                 r,
@@ -143,6 +150,7 @@ fn main() {
             let events = (links * batches * BATCH) as u64;
             eprintln!("ingest, durable (fsync group commit), {links} link(s)");
             let r = measure(events, ingest(&em, links, batches)).await;
+            check_stored(&em, events);
             rows.push((
                 format!("ingest 100-event batches, durable fsync, {links} link(s)"),
                 r,

@@ -36,10 +36,15 @@ pub(crate) async fn serve(
     loop {
         tokio::select! {
             d = rx.recv() => {
-                let Ok(mut d) = d else { return };
+                let Ok(first) = d else { return };
                 // Take every delivery already here: one settlement per run of them, not one
-                // connection-task wake-up per delivery.
-                for _ in 0..MAX_DELIVERIES_PER_WAKE {
+                // connection-task wake-up per delivery. Only ask for the next delivery while
+                // there is room to store it in this wake-up: one taken off the channel and
+                // not stored would be lost.
+                let mut next = Some(first);
+                let mut taken = 0;
+                while let Some(d) = next.take() {
+                    taken += 1;
                     let hub = &ns.hubs[hub_index];
                     match store(&ns, hub, partition, &d) {
                         _ if d.settled => {}
@@ -50,10 +55,11 @@ pub(crate) async fn serve(
                             outcomes.push(d.delivery_id, DeliveryState::Rejected(Some(e)));
                         }
                     }
-                    match rx.try_recv().await {
-                        Ok(Some(next)) => d = next,
-                        Ok(None) => break,
-                        Err(_) => return,
+                    if taken < MAX_DELIVERIES_PER_WAKE {
+                        match rx.try_recv().await {
+                            Ok(found) => next = found,
+                            Err(_) => return,
+                        }
                     }
                 }
                 if outcomes.flush(&rx).await.is_err() {

@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use tokio::sync::watch;
 
 use crate::config::SyncPolicy;
+use crate::dir_lock::DirLock;
 use crate::namespace::Namespace;
 use crate::segment::{segment_header, segment_path, Segment, SEGMENT_HEADER_LEN};
 
@@ -54,6 +55,8 @@ pub(crate) struct Journal {
     state: Mutex<State>,
     wake: Condvar,
     commits: watch::Sender<Commit>,
+    /// Becomes true once the writer thread has ended and released the directory lock.
+    stopped: watch::Sender<bool>,
 }
 
 /// Staging failed because the disk failed earlier.
@@ -103,6 +106,18 @@ impl Journal {
     pub(crate) fn close(&self) {
         self.lock().closed = true;
         self.wake.notify_one();
+    }
+
+    /// [`Journal::close`], then waits up to `within` for the writer to end (its last
+    /// records written, the directory unlocked); false if it did not.
+    pub(crate) async fn close_and_wait(&self, within: std::time::Duration) -> bool {
+        self.close();
+        let mut stopped = self.stopped.subscribe();
+        let ended = tokio::time::timeout(within, stopped.wait_for(|s| *s)).await;
+        if ended.is_err() {
+            tracing::warn!(?within, "the durable store's writer did not stop in time");
+        }
+        ended.is_ok()
     }
 }
 
@@ -184,9 +199,11 @@ fn create_segment(
     ))
 }
 
-/// Starts the writer thread over `files` (one per partition slot).
+/// Prepares the writer over `files` (one per partition slot), holding the directory's
+/// `lock` until it ends.
 pub(crate) fn start(
     files: Vec<PartitionFiles>,
+    lock: DirLock,
     sync: SyncPolicy,
     segment_bytes: u64,
 ) -> (Arc<Journal>, Writer) {
@@ -202,10 +219,12 @@ pub(crate) fn start(
             failed: false,
         })
         .0,
+        stopped: watch::channel(false).0,
     });
     let writer = Writer {
         journal: journal.clone(),
         files,
+        _lock: lock,
         sync,
         segment_bytes,
     };
@@ -217,8 +236,19 @@ pub(crate) fn start(
 pub(crate) struct Writer {
     journal: Arc<Journal>,
     files: Vec<PartitionFiles>,
+    /// Released when the writer (and so the last write) is gone.
+    _lock: DirLock,
     sync: SyncPolicy,
     segment_bytes: u64,
+}
+
+/// Tells [`Journal::close_and_wait`] the writer thread has ended.
+struct Stopped(Arc<Journal>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        self.0.stopped.send_replace(true);
+    }
 }
 
 /// One partition's share of a generation.
@@ -234,7 +264,12 @@ impl Writer {
     pub(crate) fn spawn(self, ns: Weak<Namespace>) -> io::Result<()> {
         std::thread::Builder::new()
             .name("eh-journal".into())
-            .spawn(move || self.run(&ns))
+            .spawn(move || {
+                // Declared first, dropped last: the writer (files, lock) is gone before
+                // anyone waiting hears it stopped, even if it panicked.
+                let _stopped = Stopped(self.journal.clone());
+                self.run(&ns);
+            })
             .map(drop)
     }
 
@@ -243,13 +278,15 @@ impl Writer {
         while let Some((generation, batches)) = self.take(&mut spare) {
             match self.write(&batches) {
                 Ok(()) => {
+                    // Visible before acknowledged: a producer that reads right after its
+                    // send is accepted must find the event.
+                    if let Some(ns) = ns.upgrade() {
+                        self.publish(&ns, &batches);
+                    }
                     self.journal.commits.send_replace(Commit {
                         generation,
                         failed: false,
                     });
-                    if let Some(ns) = ns.upgrade() {
-                        self.publish(&ns, &batches);
-                    }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "writing the durable store failed; sends are now rejected");

@@ -21,7 +21,8 @@
 //!   `ingest` and `delivery`: producer and consumer links; `epochs`: receiver ownership;
 //!   `auth`: token validation and grants.
 //! - [`namespace`], [`log`]: hubs, partitions and their event logs.
-//! - `segment`, `journal`: the durable store's file format and its group-commit writer.
+//! - `segment`, `journal`, `dir_lock`: the durable store's file format, its group-commit
+//!   writer, and the lock that keeps a second emulator out of its directory.
 //! - [`health`]: the `/health` endpoint.
 
 #![deny(missing_docs)]
@@ -31,6 +32,7 @@ mod clock;
 pub mod config;
 mod connection;
 mod delivery;
+mod dir_lock;
 mod epochs;
 pub mod health;
 mod ingest;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 use crate::config::{Config, HubConfig, Storage};
+use crate::dir_lock::DirLock;
 use crate::journal::{self, Journal, PartitionFiles};
 use crate::log::PartitionLog;
 use crate::segment;
@@ -84,6 +85,17 @@ impl Hub {
         }
     }
 
+    /// Events retained in all partitions (stored and visible to receivers). Benchmarks
+    /// check it against what they counted as acknowledged.
+    pub fn stored_events(&self) -> u64 {
+        self.partitions
+            .iter()
+            .map(|p| p.lock().info())
+            .filter(|i| !i.is_empty)
+            .map(|i| (i.last_sequence_number - i.begin_sequence_number + 1) as u64)
+            .sum()
+    }
+
     /// A partition by id.
     pub fn partition(&self, id: &str) -> Option<&Partition> {
         self.partitions.iter().find(|p| p.id == id)
@@ -120,11 +132,14 @@ impl Namespace {
     }
 
     /// Opens the namespace `config` describes: in memory, or recovered from the durable
-    /// store's directory (truncating any torn tail) with its writer started.
+    /// store's directory (truncating any torn tail) with its writer started. The
+    /// directory is locked first: while one namespace (in any process) has it open,
+    /// another fails with [`std::io::ErrorKind::ResourceBusy`], naming the holder's pid.
     pub fn open(config: Config) -> std::io::Result<Arc<Self>> {
         let Storage::Durable(durable) = config.storage.clone() else {
             return Ok(Arc::new(Self::new(config)));
         };
+        let lock = DirLock::acquire(&durable.dir)?;
         let now = crate::clock::now_ms();
         let (mut logs, mut files) = (Vec::new(), Vec::new());
         for hub in &config.hubs {
@@ -135,7 +150,7 @@ impl Namespace {
                 files.push(file);
             }
         }
-        let (journal, writer) = journal::start(files, durable.sync, durable.segment_bytes);
+        let (journal, writer) = journal::start(files, lock, durable.sync, durable.segment_bytes);
         let ns = Arc::new(Self::build(config, logs, Some(journal)));
         writer.spawn(Arc::downgrade(&ns))?;
         Ok(ns)
@@ -153,6 +168,17 @@ impl Namespace {
             config,
             hubs,
             journal,
+        }
+    }
+
+    /// Closes the durable store (no-op in memory): what is staged is written and synced,
+    /// the writer stops and the directory's lock is released, so another emulator may
+    /// open it. Sends after this are rejected. Waits up to `within` for the writer and
+    /// returns whether it finished.
+    pub async fn close_store(&self, within: std::time::Duration) -> bool {
+        match &self.journal {
+            Some(journal) => journal.close_and_wait(within).await,
+            None => true,
         }
     }
 

@@ -219,7 +219,9 @@ impl Emulator {
         connection_string(self.addr, &self.namespace.config, entity_path)
     }
 
-    /// Stops accepting, closes connections and waits for the accept loop to end.
+    /// Stops accepting, closes connections, waits for the accept loop to end, then closes
+    /// the durable store: once this returns, everything acknowledged is on disk and the
+    /// data directory can be opened again.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -227,6 +229,7 @@ impl Emulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.namespace.close_store(SHUTDOWN_GRACE).await;
     }
 }
 

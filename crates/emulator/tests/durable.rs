@@ -3,28 +3,17 @@
 //! deletes whole old segments. (The kill-mid-write test drives the `eh` binary, in
 //! `crates/cli/tests/crash_recovery.rs`.)
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use eventhubs_amqp::connection::LinkConfig;
 use eventhubs_amqp::delivery_state::DeliveryState;
 use eventhubs_emulator::config::Retention;
-use eventhubs_emulator::{Config, DurableStorage, Emulator, Storage, SyncPolicy};
+use eventhubs_emulator::{Emulator, SyncPolicy};
 use eventhubs_test_support::client::{authorized, event, receive_bodies};
 
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eh-durable-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn durable_config(dir: &Path, sync: SyncPolicy, segment_bytes: u64) -> Config {
-    let mut storage = DurableStorage::new(dir);
-    storage.sync = sync;
-    storage.segment_bytes = segment_bytes;
-    let mut config = Config::default();
-    config.storage = Storage::Durable(storage);
-    config
-}
+use common::{data_dir, durable_config};
 
 /// Sends `bodies` to `partition`, many in flight, and checks each is accepted.
 async fn send_all(em: &Emulator, partition: &str, bodies: &[String]) {

@@ -4,14 +4,13 @@
 //! and CPU ns/event: for our client the process CPU (client and emulator), for the peers
 //! their own CPU plus the emulator's during their run. Not a test: run it with
 //! `cargo bench -p eventhubs --bench client` (`-- --quick` for fewer events, `-- --ours` to
-//! skip the peers).
-
-use std::process::Command;
+//! skip the peers). After every sending row the run checks that the emulator stores exactly
+//! the events acknowledged (ours, or as the peer counted them), and fails otherwise.
 
 use eventhubs::{BatchOptions, Event, Hub, HubOptions, ReceiveOptions};
 use eventhubs_emulator::config::Retention;
 use eventhubs_emulator::{Config, Emulator};
-use eventhubs_test_support::bench::{cpu_now, measure};
+use eventhubs_test_support::bench::{self, cpu_now, measure};
 use eventhubs_test_support::{interop_js, interop_python, repo_root};
 
 const BODY: usize = 100;
@@ -44,6 +43,7 @@ fn client(em: &Emulator) -> Hub {
 /// 100-event batches from `hubs.len()` clients (one connection each), 8 batches in
 /// flight per client, spread over two partitions per client (as the peers do).
 async fn ours_batched(hubs: &[Hub], events: usize) {
+    debug_assert_eq!(events % (100 * 8 * hubs.len()), 0, "whole batches per task");
     let batches_per_task = events / 100 / 8 / hubs.len();
     let mut tasks = tokio::task::JoinSet::new();
     for (i, hub) in hubs.iter().enumerate() {
@@ -71,6 +71,7 @@ async fn ours_batched(hubs: &[Hub], events: usize) {
 }
 
 async fn ours_single(hub: &Hub, events: usize) {
+    debug_assert_eq!(events % IN_FLIGHT, 0, "whole sends per task");
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..IN_FLIGHT {
         let hub = hub.clone();
@@ -114,6 +115,11 @@ async fn fill(em: &Emulator, events: usize) {
     pinned.close().await;
 }
 
+/// Fails the run unless hub `eh1` stores exactly the `acknowledged` events counted.
+fn check_stored(em: &Emulator, acknowledged: u64) {
+    bench::check_stored(em.namespace().hubs[0].stored_events(), acknowledged);
+}
+
 /// How to start a peer: program, leading arguments, extra environment.
 #[derive(Clone)]
 struct PeerCommand {
@@ -122,15 +128,47 @@ struct PeerCommand {
     env: Vec<(String, String)>,
 }
 
-/// Runs a peer row: (events/s, CPU ns/event) with the emulator's CPU during the run.
-fn peer(cmd: &PeerCommand, mode: &str, events: usize) -> Option<(f64, f64)> {
+/// How long one peer row may run before it counts as stalled (and is killed).
+const PEER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Attempts per peer row: a stalled attempt is reported and the row run again.
+const PEER_ATTEMPTS: usize = 3;
+
+/// How one run of a peer row ended.
+enum PeerRun {
+    /// Events acknowledged or received, events/s, CPU ns/event (with the emulator's CPU
+    /// during the run).
+    Done(u64, f64, f64),
+    /// No result within [`PEER_DEADLINE`]; the peer was killed.
+    Stalled,
+    /// It exited without a result (its stderr was printed).
+    Failed,
+}
+
+/// Runs one peer row, bounded by [`PEER_DEADLINE`].
+async fn peer(cmd: &PeerCommand, mode: &str, events: usize) -> PeerRun {
     let c0 = cpu_now();
-    let out = Command::new(&cmd.program)
+    let child = tokio::process::Command::new(&cmd.program)
         .args(&cmd.args)
         .args([mode, &events.to_string()])
         .envs(cmd.env.iter().cloned())
-        .output()
-        .ok()?;
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let Ok(child) = child else {
+        eprintln!("  {} cannot be started", cmd.program.display());
+        return PeerRun::Failed;
+    };
+    // On timeout the child is dropped, which kills it.
+    let out = match tokio::time::timeout(PEER_DEADLINE, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            eprintln!("  {} {mode}: {e}", cmd.program.display());
+            return PeerRun::Failed;
+        }
+        Err(_) => return PeerRun::Stalled,
+    };
     let emulator_cpu = cpu_now() - c0;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let Some(line) = stdout.lines().find(|l| l.starts_with("RESULT ")) else {
@@ -139,24 +177,27 @@ fn peer(cmd: &PeerCommand, mode: &str, events: usize) -> Option<(f64, f64)> {
             cmd.program.display(),
             String::from_utf8_lossy(&out.stderr)
         );
-        return None;
+        return PeerRun::Failed;
     };
     let parts: Vec<f64> = line
         .split_whitespace()
         .skip(1)
         .filter_map(|p| p.parse().ok())
         .collect();
-    let (n, secs, cpu) = (parts[0], parts[1], parts[2]);
+    let [n, secs, cpu] = parts[..] else {
+        eprintln!("  {} {mode}: malformed {line:?}", cmd.program.display());
+        return PeerRun::Failed;
+    };
     eprintln!(
         "  {} {mode}: {n} events in {secs:.3} s",
         cmd.program.display()
     );
     let total_cpu = cpu + emulator_cpu.as_secs_f64();
-    Some((n / secs, total_cpu * 1e9 / n))
+    PeerRun::Done(n as u64, n / secs, total_cpu * 1e9 / n)
 }
 
 fn main() {
-    if !eventhubs_test_support::bench::invoked_by_cargo_bench() {
+    if !bench::invoked_by_cargo_bench() {
         return;
     }
     let quick = std::env::args().any(|a| a == "--quick");
@@ -176,6 +217,7 @@ fn main() {
         .build()
         .unwrap();
     let mut rows: Vec<(String, String, (f64, f64))> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     rt.block_on(async {
         let em = emulator().await;
         let hub = client(&em);
@@ -187,13 +229,16 @@ fn main() {
             "ours".into(),
             measure(batched_n as u64, ours_batched(&one, batched_n)).await,
         ));
+        check_stored(&em, batched_n as u64);
         eprintln!("ours: single sends, {IN_FLIGHT} in flight");
         rows.push((
             format!("single sends, {IN_FLIGHT} in flight"),
             "ours".into(),
             measure(single_n as u64, ours_single(&hub, single_n)).await,
         ));
+        check_stored(&em, (batched_n + single_n) as u64);
         fill(&em, receive_n).await;
+        check_stored(&em, (batched_n + single_n + receive_n) as u64);
         eprintln!("ours: receive");
         rows.push((
             "receive".into(),
@@ -247,16 +292,34 @@ fn main() {
                 cmd.args.push(cs);
             }
             fill(&em, peer_receive).await;
+            let mut acknowledged = peer_receive as u64;
             for (row, mode, n) in [
                 ("batched send (100-event batches, 8 in flight, 2 partitions)", "batched", peer_batched),
                 (&format!("single sends, {IN_FLIGHT} in flight") as &str, "single", peer_single),
                 ("receive", "receive", peer_receive),
             ] {
-                let cmd = cmd.clone();
-                let r = tokio::task::spawn_blocking(move || peer(&cmd, mode, n)).await.unwrap();
-                match r {
-                    Some(r) => rows.push((row.to_owned(), name.to_owned(), r)),
-                    None => eprintln!("  {name} {mode}: no result"),
+                for attempt in 1..=PEER_ATTEMPTS {
+                    match peer(&cmd, mode, n).await {
+                        PeerRun::Done(n, rate, cpu) => {
+                            if mode != "receive" {
+                                acknowledged += n;
+                            }
+                            check_stored(&em, acknowledged);
+                            rows.push((row.to_owned(), name.to_owned(), (rate, cpu)));
+                            break;
+                        }
+                        outcome => {
+                            // What it got acknowledged is unknown; say what the hub holds.
+                            let stored = em.namespace().hubs[0].stored_events();
+                            let what = match outcome {
+                                PeerRun::Stalled => format!("stalled (no result in {PEER_DEADLINE:?}, killed)"),
+                                _ => "failed".to_owned(),
+                            };
+                            eprintln!("  {name} {mode}: attempt {attempt}/{PEER_ATTEMPTS} {what}; the hub holds {stored} events");
+                            notes.push(format!("{name} {mode}: attempt {attempt} {what}"));
+                            acknowledged = stored;
+                        }
+                    }
                 }
             }
             em.shutdown().await;
@@ -272,5 +335,8 @@ fn main() {
         if let Some((_, _, (ours, _))) = rows.iter().find(|r| r.0 == *row && r.1 == "ours") {
             println!("ours / {client} on {row}: {:.1}x", ours / rate);
         }
+    }
+    for note in &notes {
+        println!("note: {note}");
     }
 }

@@ -36,3 +36,16 @@ pub fn invoked_by_cargo_bench() -> bool {
     }
     bench
 }
+
+/// Fails the run unless the emulator `stored` exactly the `acknowledged` events the
+/// benchmark counted: a benchmark that does not check its result can hide loss.
+///
+/// # Panics
+/// When the two differ.
+pub fn check_stored(stored: u64, acknowledged: u64) {
+    assert_eq!(
+        stored, acknowledged,
+        "the emulator stores {stored} events but {acknowledged} were acknowledged"
+    );
+    eprintln!("  checked: {stored} events stored = acknowledged");
+}

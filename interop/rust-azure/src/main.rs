@@ -1,8 +1,10 @@
 //! `rust-azure-peer <connection string> <amqps endpoint> batched|single|receive <events>`:
 //! one benchmark row with the official `azure_messaging_eventhubs` crate; prints
-//! `RESULT <events> <seconds> <cpu seconds>`. The emulator's certificate must be trusted
-//! through `SSL_CERT_FILE`.
+//! `RESULT <events> <seconds> <cpu seconds>`, where `<events>` counts the events actually
+//! acknowledged (sends) or received, which the caller checks against what the emulator
+//! stored. The emulator's certificate must be trusted through `SSL_CERT_FILE`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,6 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (cs, endpoint, mode, n) = (&args[1], &args[2], &args[3], args[4].parse::<usize>()?);
     let body = vec![b'x'; 100];
     let cpu0 = cpu_seconds();
+    let done = Arc::new(AtomicUsize::new(0));
     let elapsed = match mode.as_str() {
         "batched" | "single" => {
             let producer = Arc::new(
@@ -39,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let single_workers: usize = std::env::var("PEER_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
             let (workers, per_worker) = if mode == "batched" { (8, n / 100 / 8) } else { (single_workers, n / single_workers) };
             for t in 0..workers {
-                let (producer, body, mode) = (producer.clone(), body.clone(), mode.clone());
+                let (producer, body, mode, done) = (producer.clone(), body.clone(), mode.clone(), done.clone());
                 tasks.push(tokio::spawn(async move {
                     for _ in 0..per_worker {
                         if mode == "batched" {
@@ -52,9 +55,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                                 assert!(batch.try_add_event_data(body.clone(), None).unwrap());
                             }
                             producer.send_batch(batch, None).await.unwrap();
+                            done.fetch_add(100, Ordering::Relaxed);
                         } else {
                             let options = SendEventOptions { partition_id: Some("2".into()) };
                             producer.send_event(body.clone(), Some(options)).await.unwrap();
+                            done.fetch_add(1, Ordering::Relaxed);
                         }
                     }
                 }));
@@ -85,9 +90,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 stream.next().await.ok_or("stream ended")??;
                 got += 1;
             }
+            done.store(got, Ordering::Relaxed);
             start.elapsed()
         }
     };
-    println!("RESULT {n} {:.6} {:.6}", elapsed.as_secs_f64(), cpu_seconds() - cpu0);
+    println!("RESULT {} {:.6} {:.6}", done.load(Ordering::Relaxed), elapsed.as_secs_f64(), cpu_seconds() - cpu0);
     Ok(())
 }

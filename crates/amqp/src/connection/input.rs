@@ -241,6 +241,7 @@ impl Connection {
         p: Performative,
         payload: bytes::Bytes,
     ) -> Result<(), ConnectionError> {
+        tracing::trace!(target: super::FRAME_TRACE, channel, performative = ?p, payload = payload.len(), "recv");
         if !self.open_received && !matches!(p, Performative::Open(_)) {
             return Err(violation(
                 condition::ILLEGAL_STATE,

@@ -57,6 +57,10 @@ pub use error::ConnectionError;
 pub use event::{Delivery, Event, LinkId, SessionId};
 pub use link::LinkConfig;
 
+/// The `tracing` target of the per-frame log: every performative sent and received at
+/// `trace` level (payloads only by length), e.g. `RUST_LOG=eventhubs_amqp::frames=trace`.
+pub const FRAME_TRACE: &str = "eventhubs_amqp::frames";
+
 use std::collections::VecDeque;
 
 use crate::id_map::IdMap;
@@ -518,7 +522,8 @@ impl Connection {
     }
 
     /// Writes one AMQP frame without payload.
-    fn write(&mut self, channel: u16, performative: &impl Encode) {
+    fn write(&mut self, channel: u16, performative: &(impl Encode + std::fmt::Debug)) {
+        tracing::trace!(target: FRAME_TRACE, channel, ?performative, "send");
         frame::write_amqp(&mut self.output, channel, performative, &[]);
         self.last_sent = self.now;
     }

@@ -132,6 +132,7 @@ impl Connection {
                 );
             }
             let max_frame = self.remote_max_frame_size as usize;
+            tracing::trace!(target: super::FRAME_TRACE, channel, handle, delivery_id, settled = out.settled, payload = out.payload.len(), "send transfer");
             let frames = write_transfer(
                 &mut self.output,
                 channel,

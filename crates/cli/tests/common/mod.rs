@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 /// A running `eh emulator --port 0 --log-level warn <extra>`: the child, its listen
 /// address, its connection string and any further stdout lines asked for. Its stdout
 /// stays open (kept in the returned reader) so the emulator never sees a broken pipe.
+/// Dropping it kills the emulator, so a failing test leaves no process behind.
 pub struct Running {
     pub child: Child,
     pub addr: SocketAddr,
@@ -54,5 +55,19 @@ where
         connection_string,
         more,
         _stdout: out,
+    }
+}
+
+impl Running {
+    /// Kills the emulator (`SIGKILL`: no shutdown path runs) and waits for it to exit.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
