@@ -37,7 +37,7 @@ e = await firstEvent(conn, { offset: e6.offset });
 check("offset exclusive", e?.sequenceNumber === 7);
 const t1 = await firstEvent(conn, { sequenceNumber: 11, isInclusive: true });
 check("event t-1 found", body(t1) === "t-1");
-// The JS SDK always sends `>` for enqueued time (it ignores isInclusive there, PROTOCOL.md
+// The JS SDK always sends `>` for enqueued time (it ignores isInclusive there, docs/PROTOCOL.md
 // §6), so "at or after T" is asked as "after T - 1 ms".
 e = await firstEvent(conn, { enqueuedOn: t1.enqueuedTimeUtc.getTime() - 1, isInclusive: true });
 check("enqueued time inclusive (as > T-1ms)", body(e) === "t-1");

@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod command;
@@ -44,3 +45,8 @@ pub use sender::{PendingOutcome, Sender};
 pub use server::{accept, IncomingLink};
 pub use session::Session;
 pub use tls::{TlsConfig, TlsServerConfig};
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -13,7 +13,13 @@
 //! - [`performatives`], [`sasl`]: frame bodies; [`frame`]: framing and protocol headers.
 //! - [`message`]: message sections, lazy parsing, batch messages.
 //! - [`connection`]: the sans-IO connection / session / link state machine.
+//!
+//! # Stability
+//! This crate is the engine of the `eventhubs` crates. It follows semver, but its API is
+//! shaped for its sibling crates first; items marked `#[doc(hidden)]` (such as `id_map`) are
+//! internal and may change in any release.
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 #[macro_use]
@@ -25,9 +31,15 @@ pub mod definitions;
 pub mod delivery_state;
 pub mod descriptors;
 pub mod frame;
+#[doc(hidden)]
 pub mod id_map;
 pub mod message;
 pub mod performatives;
 pub mod sasl;
 pub mod terminus;
 pub mod types;
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,6 +1,8 @@
 //! `eh`: the Event Hubs for Rust command-line tool. Thin: parsing and wiring only; the
 //! work lives in the library crates.
 
+#![forbid(unsafe_code)]
+
 mod emulator;
 
 use clap::{Parser, Subcommand};

@@ -51,7 +51,7 @@ struct ConnState {
 }
 
 impl ConnState {
-    /// PROTOCOL.md §3.1: by reply-to (target address, then link name), else the node's
+    /// docs/PROTOCOL.md §3.1: by reply-to (target address, then link name), else the node's
     /// reply link on the same session.
     fn reply_link(&self, reply_to: Option<&str>, session: SessionId, node: Node) -> Option<Sender> {
         let replies = self.replies.lock().unwrap_or_else(|p| p.into_inner());

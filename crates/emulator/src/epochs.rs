@@ -1,5 +1,5 @@
 //! Receiver ownership per (hub, consumer group, partition): epochs with link stealing, and
-//! the quota of 5 non-epoch receivers (PROTOCOL.md §5.5).
+//! the quota of 5 non-epoch receivers (docs/PROTOCOL.md §5.5).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -176,7 +176,7 @@ fn store(
         Some(k) => Some(k.clone()),
         None => stamp::partition_key(&stamp::annotations(&events[0]).map_err(decode_error)?),
     };
-    // A partition link wins, even with a key (Python's buffered producer, PROTOCOL.md §4.4).
+    // A partition link wins, even with a key (Python's buffered producer, docs/PROTOCOL.md §4.4).
     let index = match (partition, &key) {
         (Some(p), _) => p,
         (None, Some(k)) => partition_for_key(k, hub.partitions.len()),

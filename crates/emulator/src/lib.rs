@@ -1,6 +1,6 @@
 //! `eventhubs-emulator`: a local Azure Event Hubs-compatible server, as a library.
 //!
-//! It speaks AMQP 1.0 through the project's own engine and follows PROTOCOL.md: SASL
+//! It speaks AMQP 1.0 through the project's own engine and follows docs/PROTOCOL.md: SASL
 //! (MSSBCBS, ANONYMOUS, PLAIN, EXTERNAL, or none), `$cbs` put-token with SAS validation,
 //! `$management` READ, ingest of single and batch messages with partition-key routing,
 //! delivery from any start position, epochs and receiver quotas.
@@ -20,11 +20,13 @@
 //! - `connection`: per-connection link dispatch; `requests`: `$cbs` and `$management`;
 //!   `ingest` and `delivery`: producer and consumer links; `epochs`: receiver ownership;
 //!   `auth`: token validation and grants.
-//! - [`namespace`], [`log`]: hubs, partitions and their event logs.
+//! - [`namespace`]: hubs and partitions (read-only views: [`PartitionInfo`],
+//!   [`StoredEvent`]); `log`: a partition's event log.
 //! - `segment`, `journal`, `dir_lock`: the durable store's file format, its group-commit
 //!   writer, and the lock that keeps a second emulator out of its directory.
 //! - [`health`]: the `/health` endpoint.
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod auth;
@@ -37,7 +39,7 @@ mod epochs;
 pub mod health;
 mod ingest;
 mod journal;
-pub mod log;
+mod log;
 pub mod namespace;
 mod requests;
 mod segment;
@@ -45,4 +47,10 @@ pub mod server;
 mod stamp;
 
 pub use config::{Config, ConfigError, DurableStorage, HubConfig, Storage, SyncPolicy};
+pub use log::{PartitionInfo, StoredEvent};
 pub use server::{connection_string, run, Emulator, Service};
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -43,7 +43,7 @@ pub struct PartitionInfo {
 
 /// The events of one partition.
 #[derive(Debug, Default)]
-pub struct PartitionLog {
+pub(crate) struct PartitionLog {
     events: VecDeque<StoredEvent>,
     next_sequence: i64,
     next_offset: i64,
@@ -55,7 +55,8 @@ pub struct PartitionLog {
 
 impl PartitionLog {
     /// Appends one message: `stamp(sequence, offset, enqueued_ms)` returns its stored bytes.
-    pub fn append<E>(
+    #[cfg(test)]
+    pub(crate) fn append<E>(
         &mut self,
         now_ms: i64,
         stamp: impl FnOnce(i64, i64, i64) -> Result<Bytes, E>,
@@ -69,7 +70,7 @@ impl PartitionLog {
 
     /// Appends all `items` or none: `stamp(item, sequence, offset, enqueued_ms)` returns each
     /// one's stored bytes; the first error leaves the log unchanged.
-    pub fn append_all<T, E>(
+    pub(crate) fn append_all<T, E>(
         &mut self,
         now_ms: i64,
         items: &[T],
@@ -103,13 +104,17 @@ impl PartitionLog {
     }
 
     /// The `n` most recently appended events (fewer if retention dropped some).
-    pub fn newest(&self, n: usize) -> impl Iterator<Item = &StoredEvent> {
+    pub(crate) fn newest(&self, n: usize) -> impl Iterator<Item = &StoredEvent> {
         self.events.iter().skip(self.events.len().saturating_sub(n))
     }
 
     /// A log holding recovered `events` (in sequence order, all visible), continuing at
     /// `next_sequence` / `next_offset`.
-    pub fn recovered(events: Vec<StoredEvent>, next_sequence: i64, next_offset: i64) -> Self {
+    pub(crate) fn recovered(
+        events: Vec<StoredEvent>,
+        next_sequence: i64,
+        next_offset: i64,
+    ) -> Self {
         let last = events
             .last()
             .map(|e| (e.sequence_number, e.offset, e.enqueued_ms));
@@ -124,17 +129,17 @@ impl PartitionLog {
     }
 
     /// The sequence number the next event will get.
-    pub fn next_sequence(&self) -> i64 {
+    pub(crate) fn next_sequence(&self) -> i64 {
         self.next_sequence
     }
 
     /// The offset the next event will get.
-    pub fn next_offset(&self) -> i64 {
+    pub(crate) fn next_offset(&self) -> i64 {
         self.next_offset
     }
 
     /// Makes every event below sequence `upto` visible; returns the new visible bound.
-    pub fn publish(&mut self, upto: i64) -> i64 {
+    pub(crate) fn publish(&mut self, upto: i64) -> i64 {
         let upto = upto.min(self.next_sequence);
         if upto > self.visible {
             self.visible = upto;
@@ -150,19 +155,19 @@ impl PartitionLog {
     }
 
     /// Makes everything appended so far visible (memory mode).
-    pub fn publish_all(&mut self) -> i64 {
+    pub(crate) fn publish_all(&mut self) -> i64 {
         self.publish(self.next_sequence)
     }
 
     /// The sequence number of the first retained event (or the next one when empty).
-    pub fn first_sequence(&self) -> i64 {
+    pub(crate) fn first_sequence(&self) -> i64 {
         self.events
             .front()
             .map_or(self.next_sequence, |e| e.sequence_number)
     }
 
     /// Drops events beyond the retention limits.
-    pub fn trim(&mut self, retention: &Retention, now_ms: i64) {
+    pub(crate) fn trim(&mut self, retention: &Retention, now_ms: i64) {
         let min_time = now_ms - retention.max_age.as_millis() as i64;
         while let Some(front) = self.events.front() {
             let over = self.events.len() > retention.max_events
@@ -177,7 +182,7 @@ impl PartitionLog {
     }
 
     /// The sequence number a receiver with this start position reads first.
-    pub fn resolve(&self, position: &StartPosition) -> i64 {
+    pub(crate) fn resolve(&self, position: &StartPosition) -> i64 {
         let first = self.first_sequence();
         let find = |pred: &dyn Fn(&StoredEvent) -> bool| {
             let idx = self.events.partition_point(|e| !pred(e));
@@ -216,7 +221,7 @@ impl PartitionLog {
     }
 
     /// Up to `max` visible events starting at sequence `from` (clamped to what is retained).
-    pub fn read(&self, from: i64, max: usize) -> Vec<StoredEvent> {
+    pub(crate) fn read(&self, from: i64, max: usize) -> Vec<StoredEvent> {
         let first = self.first_sequence();
         let from = from.max(first);
         let available = usize::try_from(self.visible - from).unwrap_or(0);
@@ -230,7 +235,7 @@ impl PartitionLog {
     }
 
     /// Runtime information.
-    pub fn info(&self) -> PartitionInfo {
+    pub(crate) fn info(&self) -> PartitionInfo {
         let (last_sequence_number, last_offset, last_enqueued_ms) = match self.last {
             Some((s, o, t)) => (s, o, Some(t)),
             None => (-1, -1, None),

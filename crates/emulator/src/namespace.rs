@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use crate::config::{Config, HubConfig, Storage};
 use crate::dir_lock::DirLock;
 use crate::journal::{self, Journal, PartitionFiles};
-use crate::log::PartitionLog;
+use crate::log::{PartitionInfo, PartitionLog, StoredEvent};
 use crate::segment;
 
 /// One partition: its log, a watch that changes whenever an event is appended, and
@@ -22,13 +22,13 @@ pub struct Partition {
     /// Index among all partitions of the namespace.
     pub(crate) slot: usize,
     /// The events.
-    pub log: Mutex<PartitionLog>,
+    log: Mutex<PartitionLog>,
     /// The next sequence number; receivers wait on it for new events.
-    pub tail: watch::Sender<i64>,
+    pub(crate) tail: watch::Sender<i64>,
     /// Events stored.
-    pub events_in: AtomicU64,
+    pub(crate) events_in: AtomicU64,
     /// Events delivered to receivers.
-    pub events_out: AtomicU64,
+    pub(crate) events_out: AtomicU64,
 }
 
 impl Partition {
@@ -45,8 +45,29 @@ impl Partition {
     }
 
     /// Locks the log (a poisoned lock means a panic elsewhere; the data is still sound).
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, PartitionLog> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, PartitionLog> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What `$management` reports for this partition now.
+    pub fn info(&self) -> PartitionInfo {
+        self.lock().info()
+    }
+
+    /// Up to `max` retained events visible to readers, from sequence number `from` on
+    /// (copies of the handles: the event bytes are shared, not copied).
+    pub fn events(&self, from: i64, max: usize) -> Vec<StoredEvent> {
+        self.lock().read(from, max)
+    }
+
+    /// Events stored in this partition since the emulator started.
+    pub fn events_in(&self) -> u64 {
+        self.events_in.load(Ordering::Relaxed)
+    }
+
+    /// Events delivered from this partition to readers since the emulator started.
+    pub fn events_out(&self) -> u64 {
+        self.events_out.load(Ordering::Relaxed)
     }
 }
 
@@ -90,7 +111,7 @@ impl Hub {
     pub fn stored_events(&self) -> u64 {
         self.partitions
             .iter()
-            .map(|p| p.lock().info())
+            .map(Partition::info)
             .filter(|i| !i.is_empty)
             .map(|i| (i.last_sequence_number - i.begin_sequence_number + 1) as u64)
             .sum()
@@ -101,7 +122,7 @@ impl Hub {
         self.partitions.iter().find(|p| p.id == id)
     }
 
-    /// True if the consumer group exists (case-insensitive, PROTOCOL.md §9.10).
+    /// True if the consumer group exists (case-insensitive, docs/PROTOCOL.md §9.10).
     pub fn has_consumer_group(&self, name: &str) -> bool {
         self.consumer_groups
             .iter()
@@ -109,7 +130,7 @@ impl Hub {
     }
 
     /// The next partition index for an event without key or partition.
-    pub fn next_round_robin(&self) -> usize {
+    pub(crate) fn next_round_robin(&self) -> usize {
         self.round_robin.fetch_add(1, Ordering::Relaxed) % self.partitions.len()
     }
 }

@@ -1,4 +1,4 @@
-//! The request/response nodes: `$cbs` put-token and `$management` READ (PROTOCOL.md §2.4,
+//! The request/response nodes: `$cbs` put-token and `$management` READ (docs/PROTOCOL.md §2.4,
 //! §3). Responses echo the request's message-id as correlation-id with the same AMQP type.
 
 use eventhubs_amqp::message::{ApplicationProperties, Body, Message, Properties};

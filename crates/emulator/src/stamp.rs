@@ -1,4 +1,4 @@
-//! Stamping an incoming event with the service annotations (PROTOCOL.md §5.4): sequence
+//! Stamping an incoming event with the service annotations (docs/PROTOCOL.md §5.4): sequence
 //! number, offset, enqueued time, and the partition key when the sender supplied one.
 //! Only the message-annotations section is rewritten; every other section is copied as
 //! the publisher encoded it.

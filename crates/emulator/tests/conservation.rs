@@ -217,8 +217,7 @@ fn stored(em: &Emulator) -> Vec<Vec<Stored>> {
         .partitions
         .iter()
         .map(|p| {
-            p.lock()
-                .read(0, usize::MAX)
+            p.events(0, usize::MAX)
                 .into_iter()
                 .map(|e| decode(&e.bytes))
                 .collect()

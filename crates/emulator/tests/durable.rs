@@ -59,13 +59,13 @@ async fn acknowledged_events_survive_restart() {
         .await
         .unwrap();
     send_all(&em, "1", &bodies).await;
-    let before = em.namespace().hubs[0].partitions[1].lock().info();
+    let before = em.namespace().hubs[0].partitions[1].info();
     em.shutdown().await;
 
     let em = Emulator::start(durable_config(&dir, SyncPolicy::Always, 64 << 20))
         .await
         .unwrap();
-    assert_eq!(em.namespace().hubs[0].partitions[1].lock().info(), before);
+    assert_eq!(em.namespace().hubs[0].partitions[1].info(), before);
     let got = receive(&em, "1", 2000).await;
     let want: Vec<(String, i64)> = bodies.iter().cloned().zip(0..).collect();
     assert_eq!(got, want);
@@ -102,7 +102,7 @@ async fn segments_roll_and_retention_deletes_them() {
     );
 
     let em = Emulator::start(config).await.unwrap();
-    let info = em.namespace().hubs[0].partitions[0].lock().info();
+    let info = em.namespace().hubs[0].partitions[0].info();
     assert_eq!(info.last_sequence_number, 499);
     assert_eq!(info.begin_sequence_number, 400, "count retention holds");
     let got = receive(&em, "0", 100).await;

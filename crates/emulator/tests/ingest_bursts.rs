@@ -73,7 +73,7 @@ async fn burst(config: Config, n: usize, mode: Mode) {
             sent.push("marker".to_owned());
         }
     }
-    let info = em.namespace().hubs[0].partitions[0].lock().info();
+    let info = em.namespace().hubs[0].partitions[0].info();
     assert_eq!(
         info.last_sequence_number + 1,
         sent.len() as i64,

@@ -1,5 +1,5 @@
 //! Service behaviour over real loopback sockets with the project's AMQP client: lookup3
-//! routing against PROTOCOL.md §8.2's vectors, round-robin, `$management` READ field types,
+//! routing against docs/PROTOCOL.md §8.2's vectors, round-robin, `$management` READ field types,
 //! retention, runtime metrics, drain, and detaching links when their token expires.
 
 use std::time::Duration;
@@ -19,7 +19,7 @@ use eventhubs_test_support::client::{
 
 const KEY: &str = "SAS_KEY_VALUE";
 
-/// PROTOCOL.md §8.2: key, partition index with 4 partitions, with 32 partitions.
+/// docs/PROTOCOL.md §8.2: key, partition index with 4 partitions, with 32 partitions.
 const VECTORS: &[(&str, usize, usize)] = &[
     ("a", 0, 28),
     ("abc", 1, 17),
@@ -41,8 +41,7 @@ fn stored_bodies(em: &Emulator, hub: usize) -> Vec<Vec<String>> {
         .partitions
         .iter()
         .map(|p| {
-            p.lock()
-                .read(0, 1000)
+            p.events(0, 1000)
                 .iter()
                 .map(|e| body_of(&e.bytes).0)
                 .collect()
@@ -92,7 +91,7 @@ async fn unkeyed_events_are_spread_round_robin() {
     assert_eq!(counts, vec![2, 2, 2, 2]);
 }
 
-/// `$management` READ answers with PROTOCOL.md §3.3's field names and AMQP types, and
+/// `$management` READ answers with docs/PROTOCOL.md §3.3's field names and AMQP types, and
 /// 404 + amqp:not-found for unknown hubs and partitions.
 #[tokio::test]
 async fn management_read_fields_and_types() {

@@ -301,7 +301,7 @@ async fn put_token(
     audience: &str,
 ) -> Result<SystemTime, Error> {
     let token = settings.provider.get_token(audience).await?;
-    // An AMQP timestamp in milliseconds (PROTOCOL.md §2.4), as Python and .NET send it.
+    // An AMQP timestamp in milliseconds (docs/PROTOCOL.md §2.4), as Python and .NET send it.
     let expiration = token
         .expires_at
         .duration_since(SystemTime::UNIX_EPOCH)

@@ -33,6 +33,7 @@
 //!   refresh; `rpc`: request/response nodes.
 //! - [`checkpoint`]: checkpoints and persisters; [`Event`] / [`ReceivedEvent`]; [`Error`].
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -59,3 +60,8 @@ pub use hub::{Hub, HubRuntimeInformation, PartitionInformation};
 pub use options::HubOptions;
 pub use producer::{BatchOptions, EventBatch};
 pub use retry::RetryOptions;
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -40,7 +40,7 @@ async fn concurrent_batches_all_return_and_are_all_stored() {
     .await;
     let partition = &em.namespace().hubs[0].partitions[0];
     assert_eq!(
-        partition.lock().info().last_sequence_number + 1,
+        partition.info().last_sequence_number + 1,
         (SENDS * PER_SEND) as i64,
         "the partition holds every event sent"
     );

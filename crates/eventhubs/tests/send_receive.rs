@@ -54,7 +54,7 @@ async fn partition_keys_and_partitioned_sender() {
             .await
             .unwrap();
     }
-    // lookup3("hello") with 4 partitions is 3 (PROTOCOL.md §8.2).
+    // lookup3("hello") with 4 partitions is 3 (docs/PROTOCOL.md §8.2).
     let mut rx = hub.receiver("3", ReceiveOptions::default()).await.unwrap();
     for i in 0..3 {
         let e = within("keyed", rx.recv()).await.unwrap();

@@ -1,4 +1,4 @@
-//! Entity addresses in every form the SDKs send (PROTOCOL.md §4.1, §5.1):
+//! Entity addresses in every form the SDKs send (docs/PROTOCOL.md §4.1, §5.1):
 //! `amqps://host/eh1/Partitions/0` (Python), `eh1/Partitions/0` (JS), `/eh1/Partitions/0`
 //! (.NET), and for consumers `…/eh1/ConsumerGroups/$Default/Partitions/0`. The
 //! `ConsumerGroups` and `Partitions` segments are matched case-insensitively.

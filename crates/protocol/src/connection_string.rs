@@ -1,4 +1,4 @@
-//! Event Hubs connection strings (PROTOCOL.md §2.1): `Endpoint=sb://host[:port]/;
+//! Event Hubs connection strings (docs/PROTOCOL.md §2.1): `Endpoint=sb://host[:port]/;
 //! SharedAccessKeyName=..;SharedAccessKey=..;EntityPath=..;UseDevelopmentEmulator=true`.
 
 /// Why a connection string was refused. Messages name the offending key; they never

@@ -1,4 +1,4 @@
-//! Names of annotations, link properties, capabilities and request keys (PROTOCOL.md §2–5).
+//! Names of annotations, link properties, capabilities and request keys (docs/PROTOCOL.md §2–5).
 
 #![allow(missing_docs)]
 

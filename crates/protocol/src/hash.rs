@@ -1,5 +1,5 @@
 //! Partition-key hashing: Bob Jenkins' lookup3 `hashlittle2`, as the Event Hubs gateway
-//! uses it (PROTOCOL.md §8), and the mapping from hash to partition index.
+//! uses it (docs/PROTOCOL.md §8), and the mapping from hash to partition index.
 
 /// The 16-bit hash of a partition key: `(short)(c ^ b)` of `hashlittle2(utf8(key), 0, 0)`.
 pub fn partition_key_hash(key: &str) -> i16 {
@@ -94,7 +94,7 @@ fn le32(b: &[u8]) -> u32 {
 mod tests {
     use super::*;
 
-    /// The test vectors of PROTOCOL.md §8.2 (computed with the JS and .NET resolvers).
+    /// The test vectors of docs/PROTOCOL.md §8.2 (computed with the JS and .NET resolvers).
     #[test]
     fn protocol_vectors() {
         let vectors: &[(&str, i16, usize, usize, usize)] = &[

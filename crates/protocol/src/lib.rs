@@ -5,11 +5,12 @@
 //! - [`address`]: entity addresses in every SDK's form.
 //! - [`connection_string`]: connection strings.
 //! - [`constants`]: annotation, property and request-key names.
-//! - [`hash`]: partition-key hashing (lookup3, PROTOCOL.md §8).
+//! - [`hash`]: partition-key hashing (lookup3, docs/PROTOCOL.md §8).
 //! - [`sas`]: SAS token signing, parsing and verification.
 //! - [`selector`]: the start-position selector filter.
 //! - [`url`]: percent-encoding as the SDKs do it.
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod address;
@@ -19,3 +20,8 @@ pub mod hash;
 pub mod sas;
 pub mod selector;
 pub mod url;
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

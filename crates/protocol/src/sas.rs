@@ -1,4 +1,4 @@
-//! Shared access signature tokens (PROTOCOL.md §2.3): signing for clients, parsing and
+//! Shared access signature tokens (docs/PROTOCOL.md §2.3): signing for clients, parsing and
 //! verification for the emulator.
 //!
 //! The signature is `base64(HMAC-SHA256(key = utf8(SharedAccessKey), urlencode(resource) +
@@ -135,7 +135,7 @@ impl SasToken {
 mod tests {
     use super::*;
 
-    /// The test vector of PROTOCOL.md §2.3 (computed with the Python and JS SDK code).
+    /// The test vector of docs/PROTOCOL.md §2.3 (computed with the Python and JS SDK code).
     #[test]
     fn protocol_vector() {
         let t = sign(

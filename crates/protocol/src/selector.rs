@@ -1,4 +1,4 @@
-//! The selector filter that positions a receiver (PROTOCOL.md §5.1–5.2):
+//! The selector filter that positions a receiver (docs/PROTOCOL.md §5.1–5.2):
 //! `amqp.annotation.<x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time> <op> <value>`,
 //! with the value quoted or bare, as each SDK writes it.
 
@@ -149,7 +149,7 @@ impl StartPosition {
 mod tests {
     use super::*;
 
-    /// What every SDK emits (PROTOCOL.md §5.2) parses to the intended position.
+    /// What every SDK emits (docs/PROTOCOL.md §5.2) parses to the intended position.
     #[test]
     fn sdk_forms() {
         let cases = [

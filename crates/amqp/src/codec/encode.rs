@@ -45,7 +45,7 @@ impl<T: Encode> Encode for Option<T> {
 /// size and count, choosing list8 when the result fits and list32 otherwise.
 ///
 /// Every field is written, nulls included: pyamqp reads performative fields by position
-/// and fails on trimmed lists (PROTOCOL.md §10).
+/// and fails on trimmed lists (docs/PROTOCOL.md §10).
 #[derive(Debug)]
 pub struct ListWriter<'a> {
     buf: &'a mut BytesMut,

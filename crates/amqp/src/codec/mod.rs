@@ -3,7 +3,7 @@
 //!
 //! Decoding is liberal (every width variant, list0, trimmed lists, symbolic or numeric
 //! descriptors); encoding is strict and predictable (small-ulong descriptors, every field
-//! present, the narrowest width the spec allows). See PROTOCOL.md §9 for why.
+//! present, the narrowest width the spec allows). See docs/PROTOCOL.md §9 for why.
 
 pub mod code;
 mod decode;

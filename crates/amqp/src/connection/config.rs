@@ -79,7 +79,7 @@ impl SaslClient {
 }
 
 /// Settings for one connection endpoint. Defaults match what the Event Hubs service sends
-/// (PROTOCOL.md §1.3): max-frame-size 65536, channel-max 4999, idle-time-out 240 s for
+/// (docs/PROTOCOL.md §1.3): max-frame-size 65536, channel-max 4999, idle-time-out 240 s for
 /// servers; clients advertise 60 s like the JS and .NET SDKs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

@@ -309,7 +309,7 @@ impl Connection {
         let link = link_mut(&mut self.links, &link_id)?;
         config.role = link.role;
         config.name = link.name.clone();
-        // Echo the peer's terminus unless the application supplied its own (PROTOCOL.md §9.5).
+        // Echo the peer's terminus unless the application supplied its own (docs/PROTOCOL.md §9.5).
         if let Some((source, target)) = link.remote_terminus.take() {
             config.source = config.source.or(source);
             config.target = config.target.or(target);

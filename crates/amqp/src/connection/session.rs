@@ -39,7 +39,7 @@ pub(crate) struct Session {
     pub(crate) next_incoming_id: u32,
     /// How many more transfers the peer lets us send.
     pub(crate) remote_incoming_window: u32,
-    /// Delivery id counter for deliveries we send (per session, PROTOCOL.md §10).
+    /// Delivery id counter for deliveries we send (per session, docs/PROTOCOL.md §10).
     pub(crate) next_delivery_id: u32,
     pub(crate) handle_max: u32,
     pub(crate) remote_handle_max: u32,
