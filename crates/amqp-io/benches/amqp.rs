@@ -1,7 +1,8 @@
 //! Engine benchmark: our AMQP stack and fe2o3-amqp on the same loopback in one run, with
 //! 100-byte messages. Prints events/s and process CPU ns/event (client and server both run
 //! in this process, so CPU covers both ends). Not a test: run it with
-//! `cargo bench -p eventhubs-amqp-io --bench amqp` (optionally `-- --quick`).
+//! `cargo bench -p eventhubs-amqp-io --bench amqp` (optionally `-- --quick`, and words that
+//! pick rows by name: `-- delivery`, `-- batches`).
 
 use std::collections::VecDeque;
 
@@ -372,12 +373,29 @@ fn main() {
         let fe_single = 200_000 / scale;
         let batched = 20_000_000 / scale;
         let fe_batched = 1_000_000 / scale;
-        let rows = vec![
-            Row { name: "pre-settled single transfers", ours: ours_send(single, true, false).await, fe2o3: fe::send(fe_single, true, false).await },
-            Row { name: "unsettled pipelined transfers", ours: ours_send(single, false, false).await, fe2o3: fe::send(fe_single / 2, false, false).await },
-            Row { name: "100-event batches (0x80013700)", ours: ours_send(batched, false, true).await, fe2o3: fe::send(fe_batched, false, true).await },
-            Row { name: "server→client delivery, credit 1000", ours: ours_receive(single).await, fe2o3: fe::receive(fe_single).await },
-        ];
+        // Words after `--` pick rows by name (`-- delivery`, `-- batches`).
+        let filters: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|a| !a.starts_with("--"))
+            .collect();
+        let wanted = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+        let mut rows = Vec::new();
+        let name = "pre-settled single transfers";
+        if wanted(name) {
+            rows.push(Row { name, ours: ours_send(single, true, false).await, fe2o3: fe::send(fe_single, true, false).await });
+        }
+        let name = "unsettled pipelined transfers";
+        if wanted(name) {
+            rows.push(Row { name, ours: ours_send(single, false, false).await, fe2o3: fe::send(fe_single / 2, false, false).await });
+        }
+        let name = "100-event batches (0x80013700)";
+        if wanted(name) {
+            rows.push(Row { name, ours: ours_send(batched, false, true).await, fe2o3: fe::send(fe_batched, false, true).await });
+        }
+        let name = "server→client delivery, credit 1000";
+        if wanted(name) {
+            rows.push(Row { name, ours: ours_receive(single).await, fe2o3: fe::receive(fe_single).await });
+        }
         println!("| path ({BODY}-byte events, loopback) | ours events/s | ours CPU ns/event | fe2o3 events/s | fe2o3 CPU ns/event | speed-up |");
         println!("|---|---:|---:|---:|---:|---:|");
         for r in rows {

@@ -1,7 +1,9 @@
 //! Messages from the public handles to the connection task.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use eventhubs_amqp::connection::{Delivery, LinkConfig, LinkId, SessionId};
 use eventhubs_amqp::definitions::AmqpError;
@@ -19,24 +21,59 @@ pub(crate) enum ReceiverEvent {
     Detached(Error),
 }
 
-/// Everything a handle can ask of the connection task.
+/// What the task keeps for a receiver link: where deliveries go, and the credit it keeps
+/// outstanding (0: the application grants credit itself).
+#[derive(Debug)]
+pub(crate) struct ReceiverSetup {
+    pub(crate) deliveries: mpsc::UnboundedSender<ReceiverEvent>,
+    pub(crate) prefetch: u32,
+}
+
+/// What the task keeps for a sender link: the usable credit it publishes, and the permits
+/// that bound how many of the link's deliveries may wait in the engine for credit.
+#[derive(Debug)]
+pub(crate) struct SenderSetup {
+    pub(crate) credit: watch::Sender<u32>,
+    pub(crate) permits: Arc<Semaphore>,
+}
+
+/// The link-side state installed when a link is attached or accepted.
+#[derive(Debug)]
+pub(crate) enum LinkSetup {
+    Sender(SenderSetup),
+    Receiver(ReceiverSetup),
+}
+
+/// The answer to an attach or accept: the link, the peer's attach, and (sender links) the
+/// largest message the peer takes.
+#[derive(Debug)]
+pub(crate) struct Attached {
+    pub(crate) link: LinkId,
+    pub(crate) remote: Box<Attach>,
+    pub(crate) max_message_size: u64,
+}
+
+/// Everything a handle can ask of the connection task. Sends travel on the data channel,
+/// everything else on the control channel.
 #[derive(Debug)]
 pub(crate) enum Command {
     Begin(Reply<SessionId>),
-    End(SessionId, Option<AmqpError>),
+    End(SessionId, Option<Box<AmqpError>>),
+    /// The config is boxed: it is large, and every command (most of them sends) is as
+    /// big as the largest variant on its way through the channels.
     Attach {
         session: SessionId,
-        config: LinkConfig,
-        receiver: Option<(mpsc::UnboundedSender<ReceiverEvent>, u32)>,
-        reply: Reply<(LinkId, Box<Attach>)>,
+        config: Box<LinkConfig>,
+        setup: LinkSetup,
+        reply: Reply<Attached>,
     },
     Accept {
         link: LinkId,
-        config: LinkConfig,
-        receiver: Option<(mpsc::UnboundedSender<ReceiverEvent>, u32)>,
-        reply: Reply<()>,
+        config: Box<LinkConfig>,
+        setup: LinkSetup,
+        reply: Reply<u64>,
     },
-    Refuse(LinkId, AmqpError),
+    Refuse(LinkId, Box<AmqpError>),
     Send {
         link: LinkId,
         payload: Bytes,
@@ -66,11 +103,24 @@ pub(crate) enum Command {
     Detach {
         link: LinkId,
         closed: bool,
-        error: Option<AmqpError>,
+        error: Option<Box<AmqpError>>,
         reply: Option<Reply<()>>,
     },
-    Close(Option<AmqpError>, Reply<()>),
-    MaxMessageSize(LinkId, oneshot::Sender<Option<u64>>),
-    /// Publish a sender link's usable credit (credit minus queued) on this channel.
-    WatchCredit(LinkId, tokio::sync::watch::Sender<u32>),
+    Close(Option<Box<AmqpError>>, Reply<()>),
+    /// The last handle of a sender link is gone: detach it once the deliveries waiting in
+    /// its queue have been written (at once if there are none).
+    DetachWhenDrained(LinkId),
+}
+
+#[cfg(test)]
+mod tests {
+    /// Commands are moved by value through the channels: keep them small.
+    #[test]
+    fn commands_stay_small() {
+        assert!(
+            size_of::<super::Command>() <= 128,
+            "{}",
+            size_of::<super::Command>()
+        );
+    }
 }

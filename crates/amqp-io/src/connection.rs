@@ -17,16 +17,26 @@ use crate::session::Session;
 use crate::tls::TlsConfig;
 use crate::Error;
 
-/// Capacity of the command channel: enough to keep the task busy between wakeups, small
-/// enough that a fast producer feels backpressure.
-pub(crate) const COMMAND_CAPACITY: usize = 4096;
+/// Capacity of the data channel (sends): enough to keep the task busy between wakeups,
+/// small enough that a fast producer feels backpressure. Control commands have a channel
+/// of their own that the task reads first, so they never wait behind sends.
+pub(crate) const DATA_CAPACITY: usize = 4096;
 
 /// A handle to an open AMQP connection. Cloning is cheap; the connection closes when the
 /// last handle (and every session and link handle) is dropped, or on [`Connection::close`].
 #[derive(Debug, Clone)]
 pub struct Connection {
-    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) channels: Channels,
     remote_open: Arc<Open>,
+}
+
+/// The two ways into the connection task: control (credit, settlement, attach, detach,
+/// close: unbounded, read first, never waits) and data (sends: bounded, and each sender
+/// link bounds its own share, so one link without credit cannot fill it).
+#[derive(Debug, Clone)]
+pub(crate) struct Channels {
+    pub(crate) control: mpsc::UnboundedSender<Command>,
+    pub(crate) data: mpsc::Sender<Command>,
 }
 
 impl Connection {
@@ -63,9 +73,9 @@ impl Connection {
         })
     }
 
-    pub(crate) fn from_parts(commands: mpsc::Sender<Command>, remote_open: Box<Open>) -> Self {
+    pub(crate) fn from_parts(channels: Channels, remote_open: Box<Open>) -> Self {
         Self {
-            commands,
+            channels,
             remote_open: Arc::from(remote_open),
         }
     }
@@ -76,23 +86,29 @@ impl Connection {
     }
 
     /// Begins a new session.
+    ///
+    /// Cancel-safe: if the future is dropped before the peer answers, the session is ended
+    /// once it begins.
     pub async fn begin(&self) -> Result<Session, Error> {
         let (tx, rx) = oneshot::channel();
-        self.request(Command::Begin(tx)).await?;
+        self.request(Command::Begin(tx))?;
         let id = rx.await.map_err(|_| Error::Closed)??;
         Ok(Session::new(id, self.clone()))
     }
 
     /// Closes the connection (optionally with an error) and waits for the peer's close.
+    /// Sends handed over before the call are written first.
+    ///
+    /// Cancel-safe: the close goes ahead whether or not the future is polled to the end.
     pub async fn close(&self, error: Option<AmqpError>) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
-        self.request(Command::Close(error, tx)).await?;
+        self.request(Command::Close(error.map(Box::new), tx))?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
     /// True once the connection task has ended.
     pub fn is_closed(&self) -> bool {
-        self.commands.is_closed()
+        self.channels.control.is_closed()
     }
 
     /// Closes a link and waits for the peer's detach.
@@ -101,32 +117,26 @@ impl Connection {
         let cmd = Command::Detach {
             link,
             closed: true,
-            error,
+            error: error.map(Box::new),
             reply: Some(tx),
         };
-        self.request(cmd).await?;
+        self.request(cmd)?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
-    pub(crate) async fn request(&self, cmd: Command) -> Result<(), Error> {
-        self.commands.send(cmd).await.map_err(|_| Error::Closed)
+    /// Hands a control command to the connection task. Never waits.
+    pub(crate) fn request(&self, cmd: Command) -> Result<(), Error> {
+        self.channels.control.send(cmd).map_err(|_| Error::Closed)
     }
 
-    /// Hands `cmd` to the connection task without waiting (from `Drop`): at once if the
-    /// queue has room, else from a spawned task when a runtime is running.
-    pub(crate) fn request_detached(&self, cmd: Command) {
-        match self.commands.try_send(cmd) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(cmd)) => {
-                if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                    let commands = self.commands.clone();
-                    rt.spawn(async move {
-                        let _ = commands.send(cmd).await;
-                    });
-                }
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-        }
+    /// Hands a send to the connection task, waiting while the data channel is full.
+    /// Cancel-safe: a send is either handed over whole or not at all.
+    pub(crate) async fn send_data(&self, cmd: Command) -> Result<(), Error> {
+        self.channels
+            .data
+            .send(cmd)
+            .await
+            .map_err(|_| Error::Closed)
     }
 }
 
@@ -139,17 +149,40 @@ pub(crate) fn spawn<S>(
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (control, control_rx) = mpsc::unbounded_channel();
+    let (data, data_rx) = mpsc::channel(DATA_CAPACITY);
     let (open_tx, open_rx) = oneshot::channel();
     let engine = Engine::new(config, Instant::now());
-    let driver = Driver::new(engine, rx, tx.downgrade(), open_tx, incoming);
+    let weak = WeakChannels {
+        control: control.downgrade(),
+        data: data.downgrade(),
+    };
+    let driver = Driver::new(engine, control_rx, data_rx, weak, open_tx, incoming);
     tokio::spawn(driver.run(stream));
     let placeholder = Arc::new(Open::default());
     (
         Connection {
-            commands: tx,
+            channels: Channels { control, data },
             remote_open: placeholder,
         },
         open_rx,
     )
+}
+
+/// The task's own, non-owning view of its channels: handed to incoming links (server side)
+/// without keeping the connection alive.
+#[derive(Debug)]
+pub(crate) struct WeakChannels {
+    control: mpsc::WeakUnboundedSender<Command>,
+    data: mpsc::WeakSender<Command>,
+}
+
+impl WeakChannels {
+    /// Strong channels while any handle still lives.
+    pub(crate) fn upgrade(&self) -> Option<Channels> {
+        Some(Channels {
+            control: self.control.upgrade()?,
+            data: self.data.upgrade()?,
+        })
+    }
 }

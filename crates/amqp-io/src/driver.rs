@@ -11,71 +11,78 @@ use tokio::sync::{mpsc, oneshot};
 use eventhubs_amqp::connection::{Connection as Engine, Event, LinkId, SessionId};
 use eventhubs_amqp::definitions::AmqpError;
 use eventhubs_amqp::delivery_state::DeliveryState;
-use eventhubs_amqp::performatives::{Attach, Open};
+use eventhubs_amqp::performatives::Open;
 
-use crate::command::{Command, ReceiverEvent, Reply};
+use crate::command::{
+    Attached, Command, LinkSetup, ReceiverEvent, ReceiverSetup, Reply, SenderSetup,
+};
+use crate::connection::WeakChannels;
 use crate::server::IncomingLink;
 use crate::Error;
 
-/// Commands handled per wakeup before output is flushed: batches many small sends into one
-/// write without starving reads.
+/// Commands of each channel handled per wakeup before output is written: batches many
+/// small sends into one write without starving reads.
 const COMMANDS_PER_WAKEUP: usize = 512;
-/// Deliveries the engine may hold waiting for credit before the task stops taking
-/// commands: this is what makes `send_settled` wait when the peer grants no credit.
-const MAX_QUEUED: usize = 8192;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
 
-struct ReceiverState {
-    tx: mpsc::UnboundedSender<ReceiverEvent>,
-    prefetch: u32,
+/// A sender link's task-side state: its setup, and how many permits its queued deliveries
+/// hold (returned as they leave the engine's queue).
+struct SenderState {
+    setup: SenderSetup,
+    held: u32,
+    /// Every handle is gone: detach once the queue is empty.
+    detach_when_drained: bool,
 }
 
-/// An attach we sent: who waits for the answer, and the receiver state to install.
-type PendingAttach = (Reply<(LinkId, Box<Attach>)>, Option<ReceiverState>);
+/// An attach we sent: who waits for the answer, and the link state to install.
+type PendingAttach = (Reply<Attached>, LinkSetup);
 
 /// Everything the task tracks besides the engine.
 pub(crate) struct Driver {
     engine: Engine,
-    commands: mpsc::Receiver<Command>,
-    /// Our own command sender, handed to incoming links (server side).
-    self_tx: mpsc::WeakSender<Command>,
+    control: mpsc::UnboundedReceiver<Command>,
+    data: mpsc::Receiver<Command>,
+    /// Our own channels, handed to incoming links (server side).
+    own: WeakChannels,
     opened: Option<oneshot::Sender<Result<Box<Open>, Error>>>,
     incoming: Option<mpsc::UnboundedSender<IncomingLink>>,
     begins: IdMap<SessionId, Reply<SessionId>>,
     attaches: IdMap<LinkId, PendingAttach>,
-    receivers: IdMap<LinkId, ReceiverState>,
+    receivers: IdMap<LinkId, ReceiverSetup>,
+    senders: IdMap<LinkId, SenderState>,
     outcomes: IdMap<u64, Reply<DeliveryState>>,
     drains: IdMap<LinkId, Reply<()>>,
     detaches: IdMap<LinkId, Reply<()>>,
     close_reply: Option<Reply<()>>,
     next_context: u64,
-    credit_watches: IdMap<LinkId, tokio::sync::watch::Sender<u32>>,
 }
 
 impl Driver {
     pub(crate) fn new(
         engine: Engine,
-        commands: mpsc::Receiver<Command>,
-        self_tx: mpsc::WeakSender<Command>,
+        control: mpsc::UnboundedReceiver<Command>,
+        data: mpsc::Receiver<Command>,
+        own: WeakChannels,
         opened: oneshot::Sender<Result<Box<Open>, Error>>,
         incoming: Option<mpsc::UnboundedSender<IncomingLink>>,
     ) -> Self {
         Self {
             engine,
-            commands,
-            self_tx,
+            control,
+            data,
+            own,
             opened: Some(opened),
             incoming,
             begins: IdMap::default(),
             attaches: IdMap::default(),
             receivers: IdMap::default(),
+            senders: IdMap::default(),
             outcomes: IdMap::default(),
             drains: IdMap::default(),
             detaches: IdMap::default(),
             close_reply: None,
             next_context: 0,
-            credit_watches: IdMap::default(),
         }
     }
 
@@ -91,7 +98,7 @@ impl Driver {
         let mut unflushed = false;
         let exit: Result<(), Error> = loop {
             self.dispatch_events();
-            self.publish_credit();
+            self.publish_senders();
             let out = self.engine.transmit_buffer();
             if !out.is_empty() {
                 if write_buf.is_empty() {
@@ -119,6 +126,23 @@ impl Driver {
                     Ok(None) => unflushed = false,
                     Err(e) => break Err(Error::Io(e)),
                 },
+                cmd = self.control.recv(), if commands_open => match cmd {
+                    Some(cmd) => {
+                        self.command(cmd);
+                        for _ in 1..COMMANDS_PER_WAKEUP {
+                            match self.control.try_recv() {
+                                Ok(cmd) => self.command(cmd),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => {
+                        // Every handle is gone: write what they sent, then close gracefully.
+                        commands_open = false;
+                        self.drain_data();
+                        self.engine.close(None);
+                    }
+                },
                 r = rd.read_buf(&mut read_buf) => match r {
                     Ok(0) => break Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into())),
                     Ok(_) => {
@@ -135,22 +159,15 @@ impl Driver {
                     }
                     Err(e) => break Err(Error::Io(e)),
                 },
-                cmd = self.commands.recv(), if commands_open && self.engine.queued_total() < MAX_QUEUED => match cmd {
-                    Some(cmd) => {
-                        self.command(cmd);
-                        for _ in 1..COMMANDS_PER_WAKEUP {
-                            match self.commands.try_recv() {
-                                Ok(cmd) => self.command(cmd),
-                                Err(_) => break,
-                            }
+                Some(cmd) = self.data.recv(), if commands_open => {
+                    self.command(cmd);
+                    for _ in 1..COMMANDS_PER_WAKEUP {
+                        match self.data.try_recv() {
+                            Ok(cmd) => self.command(cmd),
+                            Err(_) => break,
                         }
                     }
-                    None => {
-                        // Every handle is gone: close gracefully.
-                        commands_open = false;
-                        self.engine.close(None);
-                    }
-                },
+                }
                 _ = sleep_until(deadline) => {
                     if let Err(e) = self.engine.handle_timeout(Instant::now()) {
                         tracing::debug!(error = %e, "connection timed out");
@@ -173,40 +190,43 @@ impl Driver {
                 Err(e) => drop(reply.send(Err(e.into()))),
             },
             Command::End(s, error) => {
-                let _ = self.engine.end(s, error);
+                let _ = self.engine.end(s, error.map(|e| *e));
             }
             Command::Attach {
                 session,
                 config,
-                receiver,
+                setup,
                 reply,
-            } => match self.engine.attach(session, config) {
+            } => match self.engine.attach(session, *config) {
                 Ok(link) => {
-                    let rs = receiver.map(|(tx, prefetch)| ReceiverState { tx, prefetch });
-                    if let Some(r) = &rs {
-                        let _ = self.engine.flow(link, r.prefetch, false);
+                    if let LinkSetup::Receiver(r) = &setup {
+                        if r.prefetch > 0 {
+                            let _ = self.engine.flow(link, r.prefetch, false);
+                        }
                     }
-                    self.attaches.insert(link, (reply, rs));
+                    self.attaches.insert(link, (reply, setup));
                 }
                 Err(e) => drop(reply.send(Err(e.into()))),
             },
             Command::Accept {
                 link,
                 config,
-                receiver,
+                setup,
                 reply,
-            } => {
-                let r = self.engine.accept_link(link, config).map_err(Error::from);
-                if r.is_ok() {
-                    if let Some((tx, prefetch)) = receiver {
-                        let _ = self.engine.flow(link, prefetch, false);
-                        self.receivers.insert(link, ReceiverState { tx, prefetch });
+            } => match self.engine.accept_link(link, *config) {
+                Ok(()) => {
+                    self.install(link, setup);
+                    let max = self.engine.max_message_size(link).unwrap_or(u64::MAX);
+                    if reply.send(Ok(max)).is_err() {
+                        // Whoever accepted it is gone: nobody would use the link.
+                        self.forget_link(link);
+                        let _ = self.engine.detach(link, true, None);
                     }
                 }
-                let _ = reply.send(r);
-            }
+                Err(e) => drop(reply.send(Err(e.into()))),
+            },
             Command::Refuse(link, error) => {
-                let _ = self.engine.refuse_link(link, error);
+                let _ = self.engine.refuse_link(link, *error);
             }
             Command::Send {
                 link,
@@ -214,6 +234,9 @@ impl Driver {
                 format,
                 reply,
             } => {
+                if let Some(s) = self.senders.get_mut(&link) {
+                    s.held += 1;
+                }
                 let settled = reply.is_none();
                 self.next_context += 1;
                 let ctx = self.next_context;
@@ -237,6 +260,9 @@ impl Driver {
                 payloads,
                 format,
             } => {
+                if let Some(s) = self.senders.get_mut(&link) {
+                    s.held += payloads.len() as u32;
+                }
                 for payload in payloads {
                     self.next_context += 1;
                     let ctx = self.next_context;
@@ -283,40 +309,103 @@ impl Driver {
                 closed,
                 error,
                 reply,
-            } => match self.engine.detach(link, closed, error) {
-                Ok(()) => {
-                    if let Some(r) = reply {
-                        self.detaches.insert(link, r);
+            } => {
+                // Sends handed over before the detach go first.
+                self.drain_data();
+                match self.engine.detach(link, closed, error.map(|e| *e)) {
+                    Ok(()) => {
+                        if let Some(r) = reply {
+                            self.detaches.insert(link, r);
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(r) = reply {
+                            let _ = r.send(Err(e.into()));
+                        }
                     }
                 }
-                Err(e) => {
-                    if let Some(r) = reply {
-                        let _ = r.send(Err(e.into()));
-                    }
+            }
+            Command::DetachWhenDrained(link) => {
+                // Its sends are ahead of it on the data channel.
+                self.drain_data();
+                if let Some(s) = self.senders.get_mut(&link) {
+                    // The next pass over the senders detaches it once its queue is empty.
+                    s.detach_when_drained = true;
                 }
-            },
+            }
             Command::Close(error, reply) => {
-                self.engine.close(error);
+                // Sends handed over before the close go first.
+                self.drain_data();
+                self.engine.close(error.map(|e| *e));
                 self.close_reply = Some(reply);
-            }
-            Command::MaxMessageSize(link, reply) => {
-                let _ = reply.send(self.engine.max_message_size(link));
-            }
-            Command::WatchCredit(link, tx) => {
-                self.credit_watches.insert(link, tx);
             }
         }
     }
 
-    /// Tells credit watchers how many more deliveries each sender link can take now.
-    fn publish_credit(&mut self) {
-        for (link, tx) in &self.credit_watches {
+    /// Hands the engine every send already waiting on the data channel.
+    fn drain_data(&mut self) {
+        while let Ok(cmd) = self.data.try_recv() {
+            self.command(cmd);
+        }
+    }
+
+    /// Installs the task-side state of a link that is now attached.
+    fn install(&mut self, link: LinkId, setup: LinkSetup) {
+        match setup {
+            LinkSetup::Sender(setup) => {
+                self.senders.insert(
+                    link,
+                    SenderState {
+                        setup,
+                        held: 0,
+                        detach_when_drained: false,
+                    },
+                );
+            }
+            LinkSetup::Receiver(r) => {
+                if r.prefetch > 0 && self.engine.credit(link) == Some(0) {
+                    let _ = self.engine.flow(link, r.prefetch, false);
+                }
+                self.receivers.insert(link, r);
+            }
+        }
+    }
+
+    /// Drops the task-side state of a link; waiting senders learn it is gone.
+    fn forget_link(&mut self, link: LinkId) {
+        if let Some(s) = self.senders.remove(&link) {
+            s.setup.permits.close();
+        }
+        self.receivers.remove(&link);
+    }
+
+    /// For each sender link: returns the permits of deliveries that left the engine's queue
+    /// (written, or dropped with the link), publishes how many more deliveries the link's
+    /// credit can take now, and detaches it if every handle is gone and nothing waits.
+    fn publish_senders(&mut self) {
+        let mut drained = Vec::new();
+        for (link, s) in &mut self.senders {
+            let queued = self.engine.queued(*link).unwrap_or(0) as u32;
+            if s.held > queued {
+                s.setup.permits.add_permits((s.held - queued) as usize);
+                s.held = queued;
+            }
+            if s.detach_when_drained && queued == 0 {
+                drained.push(*link);
+                continue;
+            }
             let usable = self
                 .engine
                 .credit(*link)
                 .unwrap_or(0)
-                .saturating_sub(self.engine.queued(*link).unwrap_or(0) as u32);
-            tx.send_if_modified(|v| std::mem::replace(v, usable) != usable);
+                .saturating_sub(queued);
+            s.setup
+                .credit
+                .send_if_modified(|v| std::mem::replace(v, usable) != usable);
+        }
+        for link in drained {
+            self.forget_link(link);
+            let _ = self.engine.detach(link, true, None);
         }
     }
 
@@ -338,7 +427,10 @@ impl Driver {
                 remote_initiated: false,
             } => {
                 if let Some(r) = self.begins.remove(&session) {
-                    let _ = r.send(Ok(session));
+                    if r.send(Ok(session)).is_err() {
+                        // Whoever began it gave up waiting: nobody will use it.
+                        let _ = self.engine.end(session, None);
+                    }
                 }
             }
             Event::SessionEnded { session, error } => {
@@ -351,10 +443,10 @@ impl Driver {
                 session,
                 attach,
             } => {
-                let handle = self.self_tx.upgrade();
+                let handle = self.own.upgrade();
                 match (&self.incoming, handle) {
-                    (Some(tx), Some(commands)) => {
-                        let _ = tx.send(IncomingLink::new(link, session, attach, commands));
+                    (Some(tx), Some(channels)) => {
+                        let _ = tx.send(IncomingLink::new(link, session, attach, channels));
                     }
                     _ => {
                         let _ = self.engine.refuse_link(
@@ -368,21 +460,32 @@ impl Driver {
                 }
             }
             Event::LinkAttached { link, attach } => {
-                if let Some((reply, rs)) = self.attaches.remove(&link) {
-                    if let Some(rs) = rs {
-                        self.receivers.insert(link, rs);
+                if let Some((reply, setup)) = self.attaches.remove(&link) {
+                    self.install(link, setup);
+                    let attached = Attached {
+                        link,
+                        remote: attach,
+                        max_message_size: self.engine.max_message_size(link).unwrap_or(u64::MAX),
+                    };
+                    if reply.send(Ok(attached)).is_err() {
+                        // The attach was cancelled: detach rather than leave a link nobody
+                        // owns holding credit (or a place in the peer's quota).
+                        self.forget_link(link);
+                        let _ = self.engine.detach(link, true, None);
                     }
-                    let _ = reply.send(Ok((link, attach)));
                 }
             }
             Event::LinkDetached { link, error, .. } => {
-                self.credit_watches.remove(&link);
+                if let Some(s) = self.senders.remove(&link) {
+                    s.setup.permits.close();
+                }
                 if let Some((reply, _)) = self.attaches.remove(&link) {
                     let _ = reply.send(Err(Error::LinkDetached(error.clone())));
                 }
                 if let Some(r) = self.receivers.remove(&link) {
-                    let _ =
-                        r.tx.send(ReceiverEvent::Detached(Error::LinkDetached(error.clone())));
+                    let _ = r
+                        .deliveries
+                        .send(ReceiverEvent::Detached(Error::LinkDetached(error.clone())));
                 }
                 if let Some(r) = self.detaches.remove(&link) {
                     let _ = r.send(Ok(()));
@@ -393,8 +496,7 @@ impl Driver {
             }
             Event::Delivery { link, delivery } => {
                 if let Some(r) = self.receivers.get(&link) {
-                    let _ = r.tx.send(ReceiverEvent::Delivery(delivery));
-                    let _ = r.prefetch;
+                    let _ = r.deliveries.send(ReceiverEvent::Delivery(delivery));
                 }
             }
             Event::Drained { link } => {
@@ -433,7 +535,9 @@ impl Driver {
     }
 
     fn fail_links(&mut self, err: impl Fn() -> Error) {
-        self.credit_watches.clear();
+        for (_, s) in self.senders.drain() {
+            s.setup.permits.close();
+        }
         for (_, r) in self.begins.drain() {
             let _ = r.send(Err(err()));
         }
@@ -441,7 +545,7 @@ impl Driver {
             let _ = r.send(Err(err()));
         }
         for (_, r) in self.receivers.drain() {
-            let _ = r.tx.send(ReceiverEvent::Detached(err()));
+            let _ = r.deliveries.send(ReceiverEvent::Detached(err()));
         }
         for (_, r) in self.outcomes.drain() {
             let _ = r.send(Err(err()));

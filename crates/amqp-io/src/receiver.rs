@@ -11,8 +11,9 @@ use crate::command::{Command, ReceiverEvent};
 use crate::{Connection, Error};
 
 /// A receiver link. Credit is kept near `prefetch`: every time half of it has been
-/// consumed by [`Receiver::recv`], the consumed amount is granted again. Dropping it
-/// detaches the link.
+/// consumed by [`Receiver::recv`], the consumed amount is granted again. With a prefetch of
+/// 0 nothing is granted automatically: [`Receiver::add_credit`] grants what you want.
+/// Dropping it detaches the link.
 #[derive(Debug)]
 pub struct Receiver {
     link: LinkId,
@@ -53,6 +54,9 @@ impl Receiver {
 
     /// The next delivery. `Err` when the link was detached (with the peer's error) or the
     /// connection closed.
+    ///
+    /// Cancel-safe: its only wait is for the next delivery, so a `select!` or `timeout`
+    /// that drops the future loses nothing; the next call returns that delivery.
     pub async fn recv(&mut self) -> Result<Delivery, Error> {
         if let Some(msg) = &self.detached {
             return Err(Error::LinkDetached(Some(AmqpError::new(
@@ -61,25 +65,29 @@ impl Receiver {
             ))));
         }
         let event = self.deliveries.recv().await;
-        self.on_event(event).await
+        self.on_event(event)
     }
 
     /// A delivery that has already arrived, without waiting; `Ok(None)` when none is ready.
     pub async fn try_recv(&mut self) -> Result<Option<Delivery>, Error> {
         match self.deliveries.try_recv() {
-            Ok(event) => self.on_event(Some(event)).await.map(Some),
+            Ok(event) => self.on_event(Some(event)).map(Some),
             Err(mpsc::error::TryRecvError::Empty) => Ok(None),
             Err(mpsc::error::TryRecvError::Disconnected) => Err(Error::Closed),
         }
     }
 
-    async fn on_event(&mut self, event: Option<ReceiverEvent>) -> Result<Delivery, Error> {
+    /// Takes one event off the channel; never waits, so callers stay cancel-safe.
+    fn on_event(&mut self, event: Option<ReceiverEvent>) -> Result<Delivery, Error> {
         match event {
             Some(ReceiverEvent::Delivery(d)) => {
-                self.consumed += 1;
-                if self.consumed >= self.prefetch.div_ceil(2) {
-                    let n = std::mem::take(&mut self.consumed);
-                    self.conn.request(Command::AddCredit(self.link, n)).await?;
+                if self.prefetch > 0 {
+                    self.consumed += 1;
+                    if self.consumed >= self.prefetch.div_ceil(2) {
+                        let n = std::mem::take(&mut self.consumed);
+                        // A closed connection shows up on the next call.
+                        let _ = self.conn.request(Command::AddCredit(self.link, n));
+                    }
                 }
                 Ok(d)
             }
@@ -91,29 +99,26 @@ impl Receiver {
         }
     }
 
-    /// Settles deliveries `first..=last` (delivery ids) with `state`.
+    /// Settles deliveries `first..=last` (delivery ids) with `state`. Does not wait for
+    /// the peer (and so is cancel-safe).
     pub async fn settle(&self, first: u32, last: u32, state: DeliveryState) -> Result<(), Error> {
-        self.conn
-            .request(Command::Disposition {
-                session: self.session,
-                first,
-                last,
-                state: Some(state),
-            })
-            .await
+        self.conn.request(Command::Disposition {
+            session: self.session,
+            first,
+            last,
+            state: Some(state),
+        })
     }
 
     /// Settles each delivery in `ids` with `state`, one disposition per delivery (as the
     /// Event Hubs service does; some peers mishandle ranges), in one hand-over to the
     /// connection task.
     pub async fn settle_each(&self, ids: Vec<u32>, state: DeliveryState) -> Result<(), Error> {
-        self.conn
-            .request(Command::SettleEach {
-                session: self.session,
-                ids,
-                state,
-            })
-            .await
+        self.conn.request(Command::SettleEach {
+            session: self.session,
+            ids,
+            state,
+        })
     }
 
     /// Accepts and settles one delivery.
@@ -129,14 +134,14 @@ impl Receiver {
     /// Grants the sender `n` more credit (on top of the automatic top-up), e.g. to resume
     /// after [`Receiver::drain`].
     pub async fn add_credit(&self, n: u32) -> Result<(), Error> {
-        self.conn.request(Command::AddCredit(self.link, n)).await
+        self.conn.request(Command::AddCredit(self.link, n))
     }
 
     /// Asks the sender to use up or return all outstanding credit, and waits until it has.
     /// The link then has no credit: [`Receiver::add_credit`] resumes it.
     pub async fn drain(&self) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
-        self.conn.request(Command::Drain(self.link, tx)).await?;
+        self.conn.request(Command::Drain(self.link, tx))?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
@@ -150,7 +155,7 @@ impl Drop for Receiver {
     fn drop(&mut self) {
         if self.detached.is_none() {
             // Detaching an already closed link is a no-op in the engine.
-            self.conn.request_detached(Command::Detach {
+            let _ = self.conn.request(Command::Detach {
                 link: self.link,
                 closed: true,
                 error: None,

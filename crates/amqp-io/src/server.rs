@@ -8,12 +8,17 @@ use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig, LinkId, SessionId
 use eventhubs_amqp::definitions::{AmqpError, Role};
 use eventhubs_amqp::performatives::Attach;
 
-use crate::command::Command;
-use crate::connection::spawn;
+use crate::command::{Command, LinkSetup, ReceiverSetup};
+use crate::connection::{spawn, Channels};
+use crate::sender::SenderEnds;
 use crate::{Connection, Error, Receiver, Sender};
 
 /// Runs the server handshake on `stream`. Returns the connection and the stream of links
 /// the peer attaches; the connection task runs until closed.
+///
+/// For a TCP stream, set `TCP_NODELAY` first (`TcpStream::set_nodelay(true)`): the task
+/// writes small frames (flows, dispositions) that Nagle's algorithm would otherwise hold
+/// back behind unacknowledged data, stalling the peer.
 pub async fn accept<S>(
     stream: S,
     config: ConnectionConfig,
@@ -24,7 +29,7 @@ where
     let (links_tx, links_rx) = mpsc::unbounded_channel();
     let (conn, opened) = spawn(stream, config, Some(links_tx));
     let open = opened.await.map_err(|_| Error::Closed)??;
-    Ok((Connection::from_parts(conn.commands, open), links_rx))
+    Ok((Connection::from_parts(conn.channels, open), links_rx))
 }
 
 /// A link the peer attached, waiting for our answer.
@@ -33,7 +38,7 @@ pub struct IncomingLink {
     link: LinkId,
     session: SessionId,
     attach: Box<Attach>,
-    commands: mpsc::Sender<Command>,
+    conn: Connection,
 }
 
 impl IncomingLink {
@@ -41,13 +46,13 @@ impl IncomingLink {
         link: LinkId,
         session: SessionId,
         attach: Box<Attach>,
-        commands: mpsc::Sender<Command>,
+        channels: Channels,
     ) -> Self {
         Self {
             link,
             session,
             attach,
-            commands,
+            conn: Connection::from_parts(channels, Box::default()),
         }
     }
 
@@ -66,23 +71,14 @@ impl IncomingLink {
         self.attach.role
     }
 
-    fn connection(&self) -> Connection {
-        Connection::from_parts(self.commands.clone(), Box::default())
-    }
-
-    async fn answer(
-        &self,
-        config: LinkConfig,
-        receiver: Option<(mpsc::UnboundedSender<crate::command::ReceiverEvent>, u32)>,
-    ) -> Result<(), Error> {
+    async fn answer(&self, config: LinkConfig, setup: LinkSetup) -> Result<u64, Error> {
         let (tx, rx) = oneshot::channel();
-        let cmd = Command::Accept {
+        self.conn.request(Command::Accept {
             link: self.link,
-            config,
-            receiver,
+            config: Box::new(config),
+            setup,
             reply: tx,
-        };
-        self.commands.send(cmd).await.map_err(|_| Error::Closed)?;
+        })?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
@@ -94,11 +90,19 @@ impl IncomingLink {
                 eventhubs_amqp::connection::ConnectionError::InvalidState("peer is not a receiver"),
             ));
         }
-        self.answer(config, None).await?;
-        Sender::attached(self.link, self.connection(), &self.attach).await
+        let (setup, ends) = SenderEnds::new();
+        let max_message_size = self.answer(config, LinkSetup::Sender(setup)).await?;
+        Ok(Sender::new(
+            self.link,
+            self.conn,
+            max_message_size,
+            *self.attach,
+            ends,
+        ))
     }
 
-    /// Accepts a link on which the peer sends: we get a [`Receiver`] with `prefetch` credit.
+    /// Accepts a link on which the peer sends: we get a [`Receiver`] with `prefetch` credit
+    /// (0: none until [`Receiver::add_credit`]).
     pub async fn accept_receiver(
         self,
         config: LinkConfig,
@@ -109,14 +113,16 @@ impl IncomingLink {
                 eventhubs_amqp::connection::ConnectionError::InvalidState("peer is not a sender"),
             ));
         }
-        let prefetch = prefetch.max(1);
-        let (dtx, drx) = mpsc::unbounded_channel();
-        self.answer(config, Some((dtx, prefetch))).await?;
-        let conn = self.connection();
+        let (deliveries, drx) = mpsc::unbounded_channel();
+        let setup = LinkSetup::Receiver(ReceiverSetup {
+            deliveries,
+            prefetch,
+        });
+        self.answer(config, setup).await?;
         Ok(Receiver::new(
             self.link,
             self.session,
-            conn,
+            self.conn,
             drx,
             prefetch,
             *self.attach,
@@ -125,9 +131,7 @@ impl IncomingLink {
 
     /// Refuses the link with an error (null terminus, then detach).
     pub async fn refuse(self, error: AmqpError) -> Result<(), Error> {
-        self.commands
-            .send(Command::Refuse(self.link, error))
-            .await
-            .map_err(|_| Error::Closed)
+        self.conn
+            .request(Command::Refuse(self.link, Box::new(error)))
     }
 }

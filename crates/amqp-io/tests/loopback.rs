@@ -99,11 +99,23 @@ async fn backpressure_without_credit() {
         }
     });
     let (mut rx, _server_conn) = rx_rx.await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let stalled_at = sent.load(Ordering::Relaxed);
-    assert!(
-        (8192..TOTAL).contains(&stalled_at),
-        "producer should stall, sent {stalled_at}"
+    // One delivery goes out on the single credit; 2,048 more wait in the link's queue; the
+    // next send waits for the link's own credit.
+    const STALL_AT: usize = 1 + 2048;
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while sent.load(Ordering::Relaxed) < STALL_AT {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the producer gets as far as the link's queue allows");
+    for _ in 0..1000 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        sent.load(Ordering::Relaxed),
+        STALL_AT,
+        "the producer waits once the link's queue is full"
     );
     for i in 0..TOTAL {
         let d = rx.recv().await.unwrap();

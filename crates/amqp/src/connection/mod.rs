@@ -411,6 +411,11 @@ impl Connection {
         self.links.get(&link).map(|l| l.credit)
     }
 
+    /// Which end of the connection this is.
+    pub fn side(&self) -> Side {
+        self.config.side
+    }
+
     /// Deliveries queued on a sender link waiting for credit.
     pub fn queued(&self, link: LinkId) -> Option<usize> {
         self.links.get(&link).map(|l| l.queue.len())
