@@ -29,11 +29,20 @@ pub(crate) struct ReceiverSetup {
     pub(crate) prefetch: u32,
 }
 
-/// What the task keeps for a sender link: the usable credit it publishes, and the permits
-/// that bound how many of the link's deliveries may wait in the engine for credit.
+/// A sender link's credit as the connection task last saw it: credit its queued
+/// deliveries have not used yet, and how many deliveries it has taken from the handles
+/// so far (so a handle can discount those it handed over that the task has not taken).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CreditState {
+    pub(crate) usable: u32,
+    pub(crate) taken: u64,
+}
+
+/// What the task keeps for a sender link: the credit it publishes, and the permits that
+/// bound how many of the link's deliveries may wait in the engine for credit.
 #[derive(Debug)]
 pub(crate) struct SenderSetup {
-    pub(crate) credit: watch::Sender<u32>,
+    pub(crate) credit: watch::Sender<CreditState>,
     pub(crate) permits: Arc<Semaphore>,
 }
 

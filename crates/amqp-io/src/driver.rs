@@ -14,7 +14,7 @@ use eventhubs_amqp::delivery_state::DeliveryState;
 use eventhubs_amqp::performatives::Open;
 
 use crate::command::{
-    Attached, Command, LinkSetup, ReceiverEvent, ReceiverSetup, Reply, SenderSetup,
+    Attached, Command, CreditState, LinkSetup, ReceiverEvent, ReceiverSetup, Reply, SenderSetup,
 };
 use crate::connection::WeakChannels;
 use crate::server::IncomingLink;
@@ -31,6 +31,8 @@ const READ_CHUNK: usize = 64 * 1024;
 struct SenderState {
     setup: SenderSetup,
     held: u32,
+    /// Deliveries taken from the handles so far.
+    taken: u64,
     /// Every handle is gone: detach once the queue is empty.
     detach_when_drained: bool,
 }
@@ -236,6 +238,7 @@ impl Driver {
             } => {
                 if let Some(s) = self.senders.get_mut(&link) {
                     s.held += 1;
+                    s.taken += 1;
                 }
                 let settled = reply.is_none();
                 self.next_context += 1;
@@ -262,6 +265,7 @@ impl Driver {
             } => {
                 if let Some(s) = self.senders.get_mut(&link) {
                     s.held += payloads.len() as u32;
+                    s.taken += payloads.len() as u64;
                 }
                 for payload in payloads {
                     self.next_context += 1;
@@ -358,6 +362,7 @@ impl Driver {
                     SenderState {
                         setup,
                         held: 0,
+                        taken: 0,
                         detach_when_drained: false,
                     },
                 );
@@ -394,14 +399,17 @@ impl Driver {
                 drained.push(*link);
                 continue;
             }
-            let usable = self
-                .engine
-                .credit(*link)
-                .unwrap_or(0)
-                .saturating_sub(queued);
+            let now = CreditState {
+                usable: self
+                    .engine
+                    .credit(*link)
+                    .unwrap_or(0)
+                    .saturating_sub(queued),
+                taken: s.taken,
+            };
             s.setup
                 .credit
-                .send_if_modified(|v| std::mem::replace(v, usable) != usable);
+                .send_if_modified(|v| std::mem::replace(v, now) != now);
         }
         for link in drained {
             self.forget_link(link);

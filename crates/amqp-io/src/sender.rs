@@ -1,6 +1,7 @@
 //! The `Sender` handle: sends messages pre-settled or unsettled, many in flight, with
 //! backpressure per link.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,7 +14,7 @@ use eventhubs_amqp::delivery_state::DeliveryState;
 use eventhubs_amqp::message::Message;
 use eventhubs_amqp::performatives::Attach;
 
-use crate::command::{Command, SenderSetup};
+use crate::command::{Command, CreditState, SenderSetup};
 use crate::{Connection, Error};
 
 /// Deliveries one sender link may have waiting in the connection task for credit. A send
@@ -35,8 +36,10 @@ struct Inner {
     conn: Connection,
     max_message_size: u64,
     remote_attach: Attach,
-    credit: watch::Receiver<u32>,
+    credit: watch::Receiver<CreditState>,
     permits: Arc<Semaphore>,
+    /// Deliveries handed to the connection task so far (compared with the task's count).
+    handed: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -61,13 +64,13 @@ impl PendingOutcome {
 /// The handle's ends of a new sender link's state; [`SenderEnds::new`] also returns the
 /// task's ends, to travel in the attach or accept command.
 pub(crate) struct SenderEnds {
-    credit: watch::Receiver<u32>,
+    credit: watch::Receiver<CreditState>,
     permits: Arc<Semaphore>,
 }
 
 impl SenderEnds {
     pub(crate) fn new() -> (SenderSetup, Self) {
-        let (tx, credit) = watch::channel(0);
+        let (tx, credit) = watch::channel(CreditState::default());
         let permits = Arc::new(Semaphore::new(LINK_QUEUE_LIMIT));
         let setup = SenderSetup {
             credit: tx,
@@ -94,8 +97,14 @@ impl Sender {
                 remote_attach,
                 credit: ends.credit,
                 permits: ends.permits,
+                handed: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// True once the link is detached or the connection is gone.
+    pub fn is_detached(&self) -> bool {
+        self.inner.credit.has_changed().is_err()
     }
 
     /// Resolves when the link is detached or the connection is gone.
@@ -104,16 +113,22 @@ impl Sender {
         while rx.changed().await.is_ok() {}
     }
 
-    /// Waits until the peer has granted credit that queued deliveries have not used yet,
-    /// and returns how much. A server that feeds a receiver from a log uses this to send
-    /// only what the receiver asked for. `Err` once the link is detached. Cancel-safe.
+    /// Waits until the peer has granted credit that deliveries already handed over (from
+    /// any clone) have not used yet, and returns how much. A server that feeds a receiver
+    /// from a log uses this to send exactly what the receiver asked for. `Err` once the
+    /// link is detached. Cancel-safe.
     pub async fn wait_for_credit(&self) -> Result<u32, Error> {
         let mut rx = self.inner.credit.clone();
-        let credit = rx
-            .wait_for(|c| *c > 0)
+        let handed = &self.inner.handed;
+        let unused = |c: &CreditState| {
+            let in_transit = handed.load(Ordering::Acquire).saturating_sub(c.taken);
+            u64::from(c.usable).saturating_sub(in_transit) as u32
+        };
+        let state = rx
+            .wait_for(|c| unused(c) > 0)
             .await
             .map_err(|_| Error::LinkDetached(None))?;
-        Ok(*credit)
+        Ok(unused(&state))
     }
 
     /// The largest message the peer accepts on this link (`u64::MAX` when unlimited).
@@ -222,9 +237,18 @@ impl Sender {
     }
 
     /// Hands a send to the task; from then on the task returns the permits as the link's
-    /// deliveries leave its queue.
+    /// deliveries leave its queue. Counted as handed over first, so credit waits never see
+    /// a delivery the task took but the handle did not count.
     async fn hand_over(&self, cmd: Command, permit: SemaphorePermit<'_>) -> Result<(), Error> {
-        self.inner.conn.send_data(cmd).await?;
+        let n = match &cmd {
+            Command::SendSettledMany { payloads, .. } => payloads.len() as u64,
+            _ => 1,
+        };
+        self.inner.handed.fetch_add(n, Ordering::AcqRel);
+        if let Err(e) = self.inner.conn.send_data(cmd).await {
+            self.inner.handed.fetch_sub(n, Ordering::AcqRel);
+            return Err(e);
+        }
         permit.forget();
         Ok(())
     }

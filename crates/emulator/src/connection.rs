@@ -371,6 +371,12 @@ async fn consumer(
             Ok(p) => p.unwrap_or(StartPosition::Earliest),
             Err(e) => return refuse(link, condition::NOT_ALLOWED, e.to_string()).await,
         };
+    if let StartPosition::Offset { offset, .. } = &position {
+        if offset.parse::<i64>().is_err() {
+            let why = format!("The offset '{offset}' is not valid: offsets on this hub are decimal numbers, as events carry them.");
+            return refuse(link, k::ARGUMENT_ERROR, why).await;
+        }
+    }
     let prop = |key: &str| {
         a.properties
             .as_ref()

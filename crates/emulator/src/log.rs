@@ -203,13 +203,22 @@ impl PartitionLog {
                 sequence_number.saturating_add(1)
             })
             .max(first),
-            StartPosition::Offset { offset, inclusive } => find(&|e: &StoredEvent| {
-                if inclusive {
-                    e.offset >= offset
-                } else {
-                    e.offset > offset
-                }
-            }),
+            StartPosition::Offset {
+                ref offset,
+                inclusive,
+            } => {
+                // Offsets this emulator hands out are decimal; attach refuses others.
+                let Ok(offset) = offset.parse::<i64>() else {
+                    return self.visible;
+                };
+                find(&|e: &StoredEvent| {
+                    if inclusive {
+                        e.offset >= offset
+                    } else {
+                        e.offset > offset
+                    }
+                })
+            }
             StartPosition::EnqueuedTime { millis, inclusive } => find(&|e: &StoredEvent| {
                 if inclusive {
                     e.enqueued_ms >= millis
@@ -292,14 +301,14 @@ mod tests {
         );
         assert_eq!(
             log.resolve(&P::Offset {
-                offset: 20,
+                offset: "20".into(),
                 inclusive: true
             }),
             2
         );
         assert_eq!(
             log.resolve(&P::Offset {
-                offset: 20,
+                offset: "20".into(),
                 inclusive: false
             }),
             3

@@ -52,13 +52,10 @@ async fn ours_batched(hubs: &[Hub], events: usize) {
             let hub = hub.clone();
             tasks.spawn(async move {
                 for _ in 0..batches_per_task {
-                    let options = BatchOptions {
-                        partition_id: Some(partition.to_string()),
-                        ..BatchOptions::default()
-                    };
+                    let options = BatchOptions::default().partition_id(partition.to_string());
                     let mut batch = hub.create_batch(options).await.unwrap();
                     for _ in 0..100 {
-                        assert!(batch.try_add(Event::new(body())).unwrap());
+                        batch.try_add(Event::new(body())).unwrap();
                     }
                     hub.send_event_batch(batch).await.unwrap();
                 }

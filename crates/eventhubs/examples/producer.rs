@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "sending a batch of {} events ({} bytes)",
         batch.len(),
-        batch.size()
+        batch.size_in_bytes()
     );
     hub.send_event_batch(batch).await?;
 

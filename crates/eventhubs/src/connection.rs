@@ -1,21 +1,24 @@
-//! The hub's one multiplexed AMQP connection: opened lazily, replaced when it fails,
-//! carrying CBS, management, every sender and every receiver. Tokens are put per link
-//! audience and refreshed before they expire for as long as the connection lives.
+//! The client's one multiplexed AMQP connection: opened on first use and replaced when it
+//! fails, carrying CBS, management, every sender and every receiver. Tokens are put per
+//! link audience and renewed before they expire for as long as the connection lives.
+//!
+//! Every piece of setup (connecting, a token, a sender, the management link) is made once
+//! by a task of its own and bounded by the operation timeout; callers wait for it under
+//! their own timeout (see `shared`). No lock is held across a network wait.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig, SaslClient};
-use eventhubs_amqp::types::Value;
+use eventhubs_amqp::types::{Symbol, Value};
 use eventhubs_amqp_io::{Connection, Sender, Session, TlsConfig};
 use eventhubs_protocol::constants as k;
-use tokio::sync::Mutex;
-use tokio::task::JoinHandle;
 
 use crate::auth::TokenProvider;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::rpc::{unique, RpcClient};
+use crate::shared::Slots;
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -43,6 +46,13 @@ impl Endpoint {
             format!("sb://{}/{}/{path}", self.authority, self.hub)
         }
     }
+
+    /// The address to dial.
+    fn dial_address(&self) -> String {
+        self.dial
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}", self.host, self.port))
+    }
 }
 
 /// Settings of the connection.
@@ -50,7 +60,7 @@ impl Endpoint {
 pub(crate) struct Settings {
     pub endpoint: Endpoint,
     pub provider: Arc<dyn TokenProvider>,
-    pub user_agent: Option<String>,
+    pub application_id: Option<String>,
     pub operation_timeout: Duration,
 }
 
@@ -62,236 +72,220 @@ pub(crate) struct Live {
     pub connection: Connection,
     pub session: Session,
     cbs: RpcClient,
-    management: Mutex<Option<Arc<RpcClient>>>,
-    /// Attached senders by address (a plain mutex: looked up on every send, never held
-    /// across an await).
-    senders: std::sync::Mutex<HashMap<String, Sender>>,
-    /// Audiences authorized on this connection, each with its refresh task.
-    authorized: Mutex<HashMap<String, JoinHandle<()>>>,
+    management: Slots<Arc<RpcClient>>,
+    /// Attached senders by address.
+    senders: Slots<Sender>,
+    /// Audiences authorized on this connection (each renewed by a task of its own).
+    authorized: Slots<()>,
 }
 
-impl Live {
-    fn senders<T>(&self, f: impl FnOnce(&mut HashMap<String, Sender>) -> T) -> T {
-        f(&mut self.senders.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        if let Ok(tasks) = self.authorized.try_lock() {
-            for t in tasks.values() {
-                t.abort();
-            }
-        }
-    }
-}
-
-/// The hub's connection manager.
+/// The connection manager shared by a client's clones.
 #[derive(Debug)]
 pub(crate) struct HubConnection {
     pub settings: Settings,
-    /// The current connection, read without waiting on every operation.
-    current: std::sync::RwLock<Option<Arc<Live>>>,
-    /// Serializes opening, replacing and closing the connection.
-    opening: Mutex<()>,
-    generation: std::sync::atomic::AtomicU64,
-    closed: std::sync::atomic::AtomicBool,
+    live: Slots<Arc<Live>>,
+    generation: Arc<AtomicU64>,
+    closed: Arc<AtomicBool>,
 }
 
 impl HubConnection {
     pub(crate) fn new(settings: Settings) -> Self {
         Self {
             settings,
-            current: std::sync::RwLock::new(None),
-            opening: Mutex::new(()),
-            generation: std::sync::atomic::AtomicU64::new(0),
-            closed: std::sync::atomic::AtomicBool::new(false),
+            live: Slots::default(),
+            generation: Arc::default(),
+            closed: Arc::default(),
         }
     }
 
-    /// The open connection, opening a new one if there is none or it failed.
+    fn timeout(&self) -> Duration {
+        self.settings.operation_timeout
+    }
+
+    fn closed_error() -> Error {
+        Error::new(ErrorKind::Closed, "the client was closed")
+    }
+
+    /// The open connection, opening a new one if there is none or it failed. Cancel-safe.
     pub(crate) async fn live(&self) -> Result<Arc<Live>, Error> {
-        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
-            return Err(Error::new(
-                crate::ErrorKind::Closed,
-                "the client was closed",
-            ));
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Self::closed_error());
         }
-        if let Some(live) = self.current().filter(|l| !l.connection.is_closed()) {
-            return Ok(live);
-        }
-        let _opening = self.opening.lock().await;
-        // Another caller may have reconnected while this one waited.
-        if let Some(live) = self.current() {
-            if !live.connection.is_closed() {
-                return Ok(live);
-            }
-            tracing::info!(
-                generation = live.generation,
-                "connection lost; reconnecting"
-            );
-        }
-        let live = Arc::new(self.open().await?);
-        self.publish(Some(live.clone()));
-        Ok(live)
-    }
-
-    fn current(&self) -> Option<Arc<Live>> {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Replaces the current connection; returns the one it replaced.
-    fn publish(&self, live: Option<Arc<Live>>) -> Option<Arc<Live>> {
-        std::mem::replace(
-            &mut *self.current.write().unwrap_or_else(|p| p.into_inner()),
-            live,
-        )
+        let (settings, generation, closed) = (
+            self.settings.clone(),
+            self.generation.clone(),
+            self.closed.clone(),
+        );
+        let what = format!("connecting to {}", self.settings.endpoint.dial_address());
+        self.live
+            .get_or_make(
+                "",
+                |l| !l.connection.is_closed(),
+                self.timeout(),
+                self.timeout(),
+                &what,
+                move || open(settings, generation, closed),
+            )
+            .await
     }
 
     /// Forgets `generation`'s connection (after an error on it) so the next call opens a
-    /// new one.
-    pub(crate) async fn invalidate(&self, generation: u64) {
-        let _opening = self.opening.lock().await;
-        if self.current().is_some_and(|l| l.generation == generation) {
-            if let Some(old) = self.publish(None) {
-                let _ = old.connection.close(None).await;
-            }
+    /// new one; the old one is closed in the background.
+    pub(crate) fn invalidate(&self, generation: u64) {
+        if let Some(old) = self.live.remove_if("", |l| l.generation == generation) {
+            tracing::info!(generation, "connection lost; the next operation reconnects");
+            let timeout = self.timeout();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(timeout, old.connection.close(None)).await;
+            });
         }
     }
 
-    /// Closes the connection; later calls fail with `ErrorKind::Closed`.
+    /// Closes the connection; later calls fail with `ErrorKind::Closed`. Bounded by the
+    /// operation timeout.
     pub(crate) async fn close(&self) {
-        self.closed
-            .store(true, std::sync::atomic::Ordering::Release);
-        let _opening = self.opening.lock().await;
-        if let Some(live) = self.publish(None) {
-            let _ = live.connection.close(None).await;
+        self.closed.store(true, Ordering::Release);
+        for live in self.live.take_all() {
+            let _ = tokio::time::timeout(self.timeout(), live.connection.close(None)).await;
         }
     }
 
-    async fn open(&self) -> Result<Live, Error> {
-        let ep = &self.settings.endpoint;
-        let generation = self
-            .generation
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            + 1;
-        let mut properties = vec![
-            (
-                eventhubs_amqp::types::Symbol::from("product"),
-                Value::from("eventhubs-rust"),
-            ),
-            (
-                eventhubs_amqp::types::Symbol::from("version"),
-                Value::from(env!("CARGO_PKG_VERSION")),
-            ),
-            (
-                eventhubs_amqp::types::Symbol::from("platform"),
-                Value::from(std::env::consts::OS),
-            ),
-        ];
-        if let Some(ua) = &self.settings.user_agent {
-            properties.push((
-                eventhubs_amqp::types::Symbol::from("user-agent"),
-                Value::from(ua.as_str()),
-            ));
-        }
-        let config = ConnectionConfig::client(format!("eventhubs-rust-{}", unique()))
-            .hostname(ep.host.clone())
-            .sasl(SaslClient::Anonymous)
-            .properties(properties);
-        let addr = ep
-            .dial
-            .clone()
-            .unwrap_or_else(|| format!("{}:{}", ep.host, ep.port));
-        let timeout = self.settings.operation_timeout;
-        let connect = async {
-            if ep.tls {
-                let tls = TlsConfig::webpki()?;
-                Connection::connect_tls(&addr, &ep.host, config, &tls).await
-            } else {
-                Connection::connect_tcp(&addr, config).await
-            }
-        };
-        let connection = tokio::time::timeout(timeout, connect).await.map_err(|_| {
-            Error::new(
-                crate::ErrorKind::Timeout,
-                format!("connecting to {addr} took longer than {timeout:?}"),
-            )
-        })??;
-        let session = connection.begin().await?;
-        let cbs = RpcClient::open(&session, "$cbs").await?;
-        tracing::debug!(%addr, generation, "connected");
-        Ok(Live {
-            generation,
-            connection,
-            session,
-            cbs,
-            management: Mutex::new(None),
-            senders: std::sync::Mutex::new(HashMap::new()),
-            authorized: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// Puts a token for `audience` on `live` (once per connection) and keeps it fresh.
+    /// Makes sure `audience` is authorized on `live` (a token put once per connection, then
+    /// renewed). Cancel-safe.
     pub(crate) async fn authorize(&self, live: &Arc<Live>, audience: &str) -> Result<(), Error> {
-        let mut authorized = live.authorized.lock().await;
-        if authorized.contains_key(audience) {
-            return Ok(());
-        }
-        let expires_at = put_token(&self.settings, &live.cbs, audience).await?;
-        let refresher = tokio::spawn(refresh_loop(
-            self.settings.clone(),
-            Arc::downgrade(live),
-            audience.to_owned(),
-            expires_at,
-        ));
-        authorized.insert(audience.to_owned(), refresher);
-        Ok(())
+        authorize(&self.settings, live, audience).await
     }
 
-    /// A sender to `address` (`<hub>` or `<hub>/Partitions/<id>`) on `live`, attached and
-    /// authorized on first use and reused after.
+    /// A sender to `address` (`<hub>` or `<hub>/Partitions/<id>`) on `live`, authorized and
+    /// attached on first use and reused after. Cancel-safe.
     pub(crate) async fn sender(&self, live: &Arc<Live>, address: &str) -> Result<Sender, Error> {
-        if let Some(s) = live.senders(|m| m.get(address).cloned()) {
+        if let Some(s) = live.senders.ready(address, |s| !s.is_detached()) {
             return Ok(s);
         }
         let path = address
             .strip_prefix(&self.settings.endpoint.hub)
             .unwrap_or("")
             .trim_start_matches('/');
-        self.authorize(live, &self.settings.endpoint.audience(path))
-            .await?;
-        let sender = live
-            .session
-            .attach_sender(LinkConfig::sender(
-                format!("sender-{}", unique()),
-                address.to_owned(),
-            ))
-            .await?;
-        live.senders(|m| m.insert(address.to_owned(), sender.clone()));
-        Ok(sender)
+        let audience = self.settings.endpoint.audience(path);
+        let (settings, live2, address2) = (self.settings.clone(), live.clone(), address.to_owned());
+        live.senders
+            .get_or_make(
+                address,
+                |s| !s.is_detached(),
+                self.timeout(),
+                self.timeout(),
+                &format!("attaching a sender to {address}"),
+                move || async move {
+                    authorize(&settings, &live2, &audience).await?;
+                    let config =
+                        LinkConfig::sender(format!("sender-{}", unique()), address2.clone());
+                    let sender = live2.session.attach_sender(config).await?;
+                    tracing::debug!(address = %address2, "sender attached");
+                    Ok(sender)
+                },
+            )
+            .await
     }
 
     /// Drops a cached sender (after its link failed).
     pub(crate) fn forget_sender(&self, live: &Live, address: &str) {
-        live.senders(|m| m.remove(address));
+        live.senders.remove_if(address, |_| true);
     }
 
-    /// The `$management` client on `live`.
+    /// The `$management` client on `live`. Cancel-safe.
     pub(crate) async fn management(&self, live: &Arc<Live>) -> Result<Arc<RpcClient>, Error> {
-        self.authorize(live, &self.settings.endpoint.audience(""))
-            .await?;
-        let mut slot = live.management.lock().await;
-        if let Some(m) = slot.as_ref() {
-            return Ok(m.clone());
-        }
-        let m = Arc::new(RpcClient::open(&live.session, "$management").await?);
-        *slot = Some(m.clone());
-        Ok(m)
+        let (settings, live2) = (self.settings.clone(), live.clone());
+        live.management
+            .get_or_make(
+                "",
+                |m| m.is_open(),
+                self.timeout(),
+                self.timeout(),
+                "opening the management link",
+                move || async move {
+                    authorize(&settings, &live2, &settings.endpoint.audience("")).await?;
+                    Ok(Arc::new(
+                        RpcClient::open(&live2.session, "$management").await?,
+                    ))
+                },
+            )
+            .await
     }
+}
+
+/// Opens a connection: TCP or TLS, SASL and open, one session, the `$cbs` link.
+async fn open(
+    settings: Settings,
+    generation: Arc<AtomicU64>,
+    closed: Arc<AtomicBool>,
+) -> Result<Arc<Live>, Error> {
+    let ep = &settings.endpoint;
+    let generation = generation.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut properties = vec![
+        (Symbol::from("product"), Value::from("eventhubs-rust")),
+        (
+            Symbol::from("version"),
+            Value::from(env!("CARGO_PKG_VERSION")),
+        ),
+        (Symbol::from("platform"), Value::from(std::env::consts::OS)),
+    ];
+    if let Some(id) = &settings.application_id {
+        properties.push((Symbol::from("user-agent"), Value::from(id.as_str())));
+    }
+    let config = ConnectionConfig::client(format!("eventhubs-rust-{}", unique()))
+        .hostname(ep.host.clone())
+        .sasl(SaslClient::Anonymous)
+        .properties(properties);
+    let addr = ep.dial_address();
+    let connection = if ep.tls {
+        let tls = TlsConfig::webpki()?;
+        Connection::connect_tls(&addr, &ep.host, config, &tls).await?
+    } else {
+        Connection::connect_tcp(&addr, config).await?
+    };
+    let session = connection.begin().await?;
+    let cbs = RpcClient::open(&session, "$cbs").await?;
+    if closed.load(Ordering::Acquire) {
+        let _ = connection.close(None).await;
+        return Err(HubConnection::closed_error());
+    }
+    tracing::debug!(%addr, generation, "connected");
+    Ok(Arc::new(Live {
+        generation,
+        connection,
+        session,
+        cbs,
+        management: Slots::default(),
+        senders: Slots::default(),
+        authorized: Slots::default(),
+    }))
+}
+
+/// Puts a token for `audience` on `live` once, and starts its renewal.
+async fn authorize(settings: &Settings, live: &Arc<Live>, audience: &str) -> Result<(), Error> {
+    if live.authorized.ready(audience, |_| true).is_some() {
+        return Ok(());
+    }
+    let (settings2, live2, audience2) = (settings.clone(), live.clone(), audience.to_owned());
+    live.authorized
+        .get_or_make(
+            audience,
+            |_| true,
+            settings.operation_timeout,
+            settings.operation_timeout,
+            &format!("authorizing {audience}"),
+            move || async move {
+                let expires_at = put_token(&settings2, &live2.cbs, &audience2).await?;
+                tokio::spawn(refresh_loop(
+                    settings2,
+                    Arc::downgrade(&live2),
+                    audience2,
+                    expires_at,
+                ));
+                Ok(())
+            },
+        )
+        .await
 }
 
 /// Gets a token for `audience` and puts it on `$cbs`; returns its expiry.
@@ -335,22 +329,25 @@ fn renew_after(remaining: Duration) -> Duration {
     remaining.saturating_sub(margin.max(Duration::from_secs(1).min(remaining)))
 }
 
-/// Renews `audience`'s token before each expiry while the connection lives.
+/// Renews `audience`'s token before each expiry while the connection lives. The schedule
+/// runs on tokio's clock (a token's remaining lifetime is taken when it is issued), so it
+/// follows a paused test clock.
 async fn refresh_loop(
     settings: Settings,
-    live: std::sync::Weak<Live>,
+    live: Weak<Live>,
     audience: String,
     mut expires_at: SystemTime,
 ) {
+    let lifetime = |at: SystemTime| at.duration_since(SystemTime::now()).unwrap_or_default();
+    let mut valid_until = tokio::time::Instant::now() + lifetime(expires_at);
     loop {
-        let remaining = expires_at
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
+        let remaining = valid_until.saturating_duration_since(tokio::time::Instant::now());
         tokio::time::sleep(renew_after(remaining)).await;
         let Some(live) = live.upgrade() else { return };
         match put_token(&settings, &live.cbs, &audience).await {
             Ok(next) if next > expires_at => {
                 tracing::debug!(%audience, "token renewed");
+                valid_until = tokio::time::Instant::now() + lifetime(next);
                 expires_at = next;
             }
             Ok(_) => {
@@ -358,10 +355,11 @@ async fn refresh_loop(
                 return;
             }
             Err(e) => {
-                tracing::warn!(%audience, error = %e, "token renewal failed; retrying in 1 s");
-                if SystemTime::now() >= expires_at {
+                if tokio::time::Instant::now() >= valid_until {
+                    tracing::warn!(%audience, error = %e, "token renewal failed and the token expired");
                     return;
                 }
+                tracing::warn!(%audience, error = %e, "token renewal failed; retrying in 1 s");
                 drop(live);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

@@ -33,15 +33,17 @@ pub enum ErrorKind {
     Checkpoint,
 }
 
-/// An Event Hubs client error.
-#[derive(Debug, thiserror::Error)]
+/// An Event Hubs client error. Cloning is cheap (the source is shared), so one failure can
+/// be reported to every caller that waited on the same operation.
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     condition: Option<String>,
+    events_sent: Option<usize>,
     #[source]
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
@@ -51,6 +53,7 @@ impl Error {
             kind,
             message: message.into(),
             condition: None,
+            events_sent: None,
             source: None,
         }
     }
@@ -59,7 +62,15 @@ impl Error {
         mut self,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        self.source = Some(Box::new(source));
+        self.source = Some(std::sync::Arc::new(source));
+        self
+    }
+
+    /// Prefixes the message with what the error is about (once).
+    pub(crate) fn context(mut self, about: &str) -> Self {
+        if !self.message.starts_with(about) {
+            self.message = format!("{about}: {}", self.message);
+        }
         self
     }
 
@@ -70,6 +81,18 @@ impl Error {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// For an operation that sends many events in several batches
+    /// ([`ProducerClient::send_events`](crate::ProducerClient::send_events)): how many were
+    /// accepted before it failed (those are stored; the rest were not sent).
+    pub fn events_sent(&self) -> Option<usize> {
+        self.events_sent
+    }
+
+    pub(crate) fn with_events_sent(mut self, n: usize) -> Self {
+        self.events_sent = Some(n);
+        self
     }
 
     /// The AMQP error condition the service sent, if any (e.g. `amqp:link:stolen`).
@@ -134,7 +157,8 @@ impl From<eventhubs_amqp_io::Error> for Error {
             kind,
             message,
             condition,
-            source: Some(Box::new(e)),
+            events_sent: None,
+            source: Some(std::sync::Arc::new(e)),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Events: [`Event`] to send (data, partition key, message id, properties, content type,
-//! correlation id) and [`ReceivedEvent`] with the service's system properties and the raw
+//! Events: [`EventData`] to send (data, partition key, message id, properties, content type,
+//! correlation id) and [`ReceivedEventData`] with the service's system properties and the raw
 //! AMQP message.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,18 +12,24 @@ use eventhubs_protocol::constants as k;
 
 use crate::error::Error;
 
+/// The Go v3 name of [`EventData`].
+pub type Event = EventData;
+
+/// The Go v3 name of [`ReceivedEventData`].
+pub type ReceivedEvent = ReceivedEventData;
+
 /// An event to send.
 ///
 /// ```
-/// use eventhubs::Event;
-/// let event = Event::from("hello, world!")
+/// use eventhubs::EventData;
+/// let event = EventData::from("hello, world!")
 ///     .with_partition_key("device-7")
 ///     .with_property("temperature", 21.5)
 ///     .with_content_type("text/plain");
 /// assert_eq!(event.data(), b"hello, world!");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Event {
+pub struct EventData {
     data: Bytes,
     partition_key: Option<String>,
     message_id: Option<String>,
@@ -32,7 +38,7 @@ pub struct Event {
     properties: Vec<(String, Value)>,
 }
 
-impl Event {
+impl EventData {
     /// An event carrying `data`.
     pub fn new(data: impl Into<Bytes>) -> Self {
         Self {
@@ -133,25 +139,25 @@ impl Event {
     }
 }
 
-impl From<&str> for Event {
+impl From<&str> for EventData {
     fn from(s: &str) -> Self {
         Self::new(Bytes::copy_from_slice(s.as_bytes()))
     }
 }
 
-impl From<String> for Event {
+impl From<String> for EventData {
     fn from(s: String) -> Self {
         Self::new(Bytes::from(s))
     }
 }
 
-impl From<Vec<u8>> for Event {
+impl From<Vec<u8>> for EventData {
     fn from(v: Vec<u8>) -> Self {
         Self::new(Bytes::from(v))
     }
 }
 
-impl From<Bytes> for Event {
+impl From<Bytes> for EventData {
     fn from(b: Bytes) -> Self {
         Self::new(b)
     }
@@ -170,7 +176,7 @@ pub struct LastEnqueued {
 
 /// An event received from a partition.
 #[derive(Debug, Clone)]
-pub struct ReceivedEvent {
+pub struct ReceivedEventData {
     raw: Bytes,
     message: Message,
     partition_id: String,
@@ -212,7 +218,7 @@ fn offset_of(v: Option<&Value>) -> Option<String> {
     }
 }
 
-impl ReceivedEvent {
+impl ReceivedEventData {
     /// Decodes a delivery from `partition_id`.
     pub(crate) fn decode(raw: Bytes, partition_id: &str) -> Result<Self, Error> {
         let message = Message::decode(&raw).map_err(|e| {
@@ -361,7 +367,7 @@ mod tests {
     /// An event's fields survive encoding and the service's stamping.
     #[test]
     fn round_trip_through_the_wire_form() {
-        let e = Event::from("hi")
+        let e = EventData::from("hi")
             .with_partition_key("pk")
             .with_message_id("m-1")
             .with_content_type("text/plain")
@@ -376,7 +382,7 @@ mod tests {
                 Value::Timestamp(Timestamp(1_700_000_000_000)),
             ),
         ]);
-        let r = ReceivedEvent::decode(m.to_bytes(), "2").unwrap();
+        let r = ReceivedEventData::decode(m.to_bytes(), "2").unwrap();
         assert_eq!(r.data_as_str(), Some("hi"));
         assert_eq!(r.partition_key(), Some("pk"));
         assert_eq!((r.sequence_number(), r.offset()), (3, "300"));
@@ -389,6 +395,6 @@ mod tests {
         assert_eq!(r.correlation_id(), Some(&Value::from("c-1")));
         assert_eq!(r.property("n"), Some(&Value::Int(7)));
         assert_eq!(r.partition_id(), "2");
-        assert!(ReceivedEvent::decode(Event::from("x").encode(), "0").is_err());
+        assert!(ReceivedEventData::decode(EventData::from("x").encode(), "0").is_err());
     }
 }

@@ -1,23 +1,22 @@
-//! [`Hub`]: the client of one event hub — construction from a connection string, the
-//! environment or a token provider, the retry loop every operation shares, runtime
-//! information, and close.
+//! [`Hub`]: the Go `azure-event-hubs-go` v3 surface (`eventhub.Hub`), kept as a thin facade
+//! over [`ProducerClient`] and [`ConsumerClient`], which share its one connection.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use eventhubs_amqp::types::Value;
-use eventhubs_protocol::connection_string::ConnectionString;
-use eventhubs_protocol::constants as k;
-
-use crate::auth::{SasTokenProvider, TokenProvider};
-use crate::connection::{Endpoint, HubConnection, Live, Settings};
-use crate::error::{Error, ErrorKind};
+use crate::auth::TokenProvider;
+use crate::batch::{CreateBatchOptions, EventDataBatch};
+use crate::client::ClientCore;
+use crate::consumer::ConsumerClient;
+use crate::error::Error;
+use crate::event::EventData;
 use crate::options::HubOptions;
+use crate::producer::{ProducerClient, SendEventOptions};
 
-/// A client of one event hub. Cheap to clone; every clone shares one AMQP connection,
-/// which carries CBS, management, every sender and every receiver, and is reopened when
-/// it fails.
+/// A client of one event hub with the Go v3 library's shape. Cheap to clone; every clone
+/// shares one AMQP connection, which carries CBS, management, every sender and every
+/// receiver, and is reopened when it fails. New code can use [`ProducerClient`] and
+/// [`ConsumerClient`] directly; this facade is built on them.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -43,12 +42,15 @@ pub struct Hub {
 
 #[derive(Debug)]
 pub(crate) struct HubInner {
-    pub conn: HubConnection,
+    pub core: Arc<ClientCore>,
+    pub producer: ProducerClient,
+    pub consumer: ConsumerClient,
     pub options: HubOptions,
 }
 
-/// What `$management` says about the hub.
+/// What `$management` says about the hub (Go's `HubRuntimeInformation`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HubRuntimeInformation {
     /// The hub's name.
     pub path: String,
@@ -60,8 +62,9 @@ pub struct HubRuntimeInformation {
     pub partition_ids: Vec<String>,
 }
 
-/// What `$management` says about a partition.
+/// What `$management` says about a partition (Go's `HubPartitionRuntimeInformation`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PartitionInformation {
     /// The hub's name.
     pub hub_path: String,
@@ -79,107 +82,47 @@ pub struct PartitionInformation {
     pub is_empty: bool,
 }
 
-const SERVICE_SUFFIX: &str = ".servicebus.windows.net";
-
 impl Hub {
     /// A client from a connection string (`Endpoint`, `SharedAccessKeyName` +
     /// `SharedAccessKey` or `SharedAccessSignature`, `EntityPath`, and
     /// `UseDevelopmentEmulator=true` for plain AMQP to a local emulator). The hub is
     /// `EntityPath`, or [`HubOptions::hub_name`].
+    #[doc(alias = "NewHubFromConnectionString")]
     pub fn from_connection_string(
         connection_string: &str,
         options: HubOptions,
     ) -> Result<Self, Error> {
-        let cs = ConnectionString::parse(connection_string).map_err(|e| {
-            Error::invalid(format!("invalid connection string: {e}")).with_source(e)
-        })?;
-        let hub = match (&cs.entity_path, &options.hub_name) {
-            (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => {
-                return Err(Error::invalid(format!(
-                    "the connection string's EntityPath {a:?} and the hub name {b:?} differ"
-                )))
-            }
-            (Some(h), _) | (None, Some(h)) => h.clone(),
-            (None, None) => {
-                return Err(Error::invalid(
-                    "no event hub name: add EntityPath to the connection string or set HubOptions::hub_name",
-                ))
-            }
-        };
-        let provider: Arc<dyn TokenProvider> = match &options.token_provider {
-            Some(p) => p.clone(),
-            None => Arc::new(SasTokenProvider::from_connection_string(&cs)?),
-        };
-        let endpoint = Endpoint {
-            host: cs.host.clone(),
-            port: cs.effective_port(),
-            dial: None,
-            tls: !cs.use_emulator,
-            authority: cs.authority(),
-            hub,
-        };
-        Self::build(endpoint, provider, options)
+        let core = ClientCore::from_connection_string(
+            connection_string,
+            options.hub_name.as_deref(),
+            &options.client_options(),
+        )?;
+        Self::build(core, options)
     }
 
     /// A client of hub `hub` in `namespace` (a short name like `my-ns`, or a host like
     /// `my-ns.servicebus.windows.net`), authorized by `provider`, over AMQPS.
+    #[doc(alias = "NewHub")]
     pub fn new(
         namespace: &str,
         hub: &str,
         provider: Arc<dyn TokenProvider>,
         options: HubOptions,
     ) -> Result<Self, Error> {
-        if namespace.is_empty() {
-            return Err(Error::invalid("the namespace is empty"));
-        }
-        let host = if namespace.contains('.') {
-            namespace.to_owned()
-        } else {
-            format!("{namespace}{SERVICE_SUFFIX}")
-        };
-        let endpoint = Endpoint {
-            authority: host.clone(),
-            host,
-            port: 5671,
-            dial: None,
-            tls: true,
-            hub: hub.to_owned(),
-        };
-        Self::build(endpoint, provider, options)
+        let core = ClientCore::new(namespace, hub, provider, &options.client_options())?;
+        Self::build(core, options)
     }
 
     /// A client from the environment: `EVENTHUB_CONNECTION_STRING` (its `EntityPath`, or
     /// `EVENTHUB_NAME`), else `EVENTHUB_NAMESPACE` + `EVENTHUB_NAME` with
     /// `EVENTHUB_KEY_NAME` + `EVENTHUB_KEY_VALUE`.
-    pub fn from_env(mut options: HubOptions) -> Result<Self, Error> {
-        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-        if options.hub_name.is_none() {
-            options.hub_name = var("EVENTHUB_NAME");
-        }
-        if let Some(cs) = var("EVENTHUB_CONNECTION_STRING") {
-            return Self::from_connection_string(&cs, options);
-        }
-        let namespace = var("EVENTHUB_NAMESPACE").ok_or_else(|| {
-            Error::invalid(
-                "set EVENTHUB_CONNECTION_STRING, or EVENTHUB_NAMESPACE and EVENTHUB_NAME",
-            )
-        })?;
-        let hub = options
-            .hub_name
-            .clone()
-            .ok_or_else(|| Error::invalid("EVENTHUB_NAMESPACE is set but EVENTHUB_NAME is not"))?;
-        let provider = Arc::new(SasTokenProvider::from_env()?);
-        Self::new(&namespace, &hub, provider, options)
+    #[doc(alias = "NewHubFromEnvironment")]
+    pub fn from_env(options: HubOptions) -> Result<Self, Error> {
+        let core = ClientCore::from_env(options.hub_name.as_deref(), &options.client_options())?;
+        Self::build(core, options)
     }
 
-    fn build(
-        mut endpoint: Endpoint,
-        provider: Arc<dyn TokenProvider>,
-        options: HubOptions,
-    ) -> Result<Self, Error> {
-        if endpoint.hub.trim().is_empty() {
-            return Err(Error::invalid("the event hub name is empty"));
-        }
+    fn build(core: ClientCore, options: HubOptions) -> Result<Self, Error> {
         if let Some(p) = &options.partitioned_sender {
             if p.is_empty() {
                 return Err(Error::invalid(
@@ -187,16 +130,14 @@ impl Hub {
                 ));
             }
         }
-        endpoint.dial.clone_from(&options.custom_endpoint);
-        let settings = Settings {
-            endpoint,
-            provider,
-            user_agent: options.user_agent.clone(),
-            operation_timeout: options.operation_timeout,
-        };
+        let core = Arc::new(core);
+        let producer = ProducerClient::from_core(core.clone());
+        let consumer = ConsumerClient::from_core(core.clone(), &options.consumer_group)?;
         Ok(Self {
             inner: Arc::new(HubInner {
-                conn: HubConnection::new(settings),
+                core,
+                producer,
+                consumer,
                 options,
             }),
         })
@@ -204,12 +145,12 @@ impl Hub {
 
     /// The event hub's name.
     pub fn name(&self) -> &str {
-        &self.inner.conn.settings.endpoint.hub
+        self.inner.core.hub()
     }
 
     /// The namespace host.
     pub fn namespace(&self) -> &str {
-        &self.inner.conn.settings.endpoint.host
+        self.inner.core.namespace()
     }
 
     /// The options it was built with.
@@ -217,143 +158,118 @@ impl Hub {
         &self.inner.options
     }
 
-    /// Runs `op` on the live connection, retrying transient failures per the retry
-    /// options; a failure that looks like a lost connection drops it so the next try
-    /// reconnects.
-    pub(crate) async fn with_retry<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, Error>
-    where
-        F: FnMut(Arc<Live>) -> Fut,
-        Fut: Future<Output = Result<T, Error>>,
-    {
-        let retry = &self.inner.options.retry;
-        let mut attempt = 0;
-        loop {
-            let result = match self.inner.conn.live().await {
-                Ok(live) => {
-                    let generation = live.generation;
-                    let closed = live.connection.clone();
-                    let r = op(live).await;
-                    if r.as_ref()
-                        .is_err_and(|e| e.kind() == ErrorKind::ConnectionLost)
-                        || closed.is_closed()
-                    {
-                        self.inner.conn.invalidate(generation).await;
-                    }
-                    r
-                }
-                Err(e) => Err(e),
-            };
-            match result {
-                Err(e) if e.is_transient() && attempt < retry.max_retries => {
-                    let delay = retry.delay_for(attempt);
-                    tracing::info!(what, attempt, ?delay, error = %e, "retrying");
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
+    /// The [`ProducerClient`] this hub sends with.
+    pub fn producer(&self) -> &ProducerClient {
+        &self.inner.producer
+    }
+
+    /// The [`ConsumerClient`] this hub receives with.
+    pub fn consumer(&self) -> &ConsumerClient {
+        &self.inner.consumer
+    }
+
+    /// The partition a send goes to: the partitioned sender's, or `partition`; both given
+    /// and different is an error rather than a silent redirect.
+    fn target(&self, partition: Option<&str>) -> Result<Option<String>, Error> {
+        match (self.inner.options.partitioned_sender.as_deref(), partition) {
+            (Some(pinned), Some(p)) if pinned != p => Err(Error::invalid(format!(
+                "this hub client sends only to partition {pinned} (HubOptions::partitioned_sender); it cannot send to partition {p}"
+            ))),
+            (pinned, p) => Ok(p.or(pinned).map(str::to_owned)),
         }
     }
 
+    fn send_options(&self, partition: Option<&str>) -> Result<SendEventOptions, Error> {
+        Ok(SendEventOptions {
+            partition_id: self.target(partition)?,
+            partition_key: None,
+        })
+    }
+
+    /// Sends one event (to its partition key's partition if it has one, else any
+    /// partition, or the partitioned sender's partition) and waits for the service to
+    /// accept it. Transient failures are retried.
+    #[doc(alias = "Send")]
+    pub async fn send(&self, event: impl Into<EventData>) -> Result<(), Error> {
+        let event = event.into();
+        let mut options = self.send_options(None)?;
+        if options.partition_id.is_none() {
+            options.partition_key = event.partition_key().map(str::to_owned);
+        }
+        self.inner.producer.send_event(event, options).await
+    }
+
+    /// Sends one event to partition `partition_id`.
+    pub async fn send_to_partition(
+        &self,
+        partition_id: &str,
+        event: impl Into<EventData>,
+    ) -> Result<(), Error> {
+        let options = self.send_options(Some(partition_id))?;
+        self.inner.producer.send_event(event, options).await
+    }
+
+    /// Sends `events` in as few batches as fit: grouped by partition key, each batch
+    /// filled to the link's limit (Go's `SendBatch` with an `EventBatchIterator`). On a
+    /// failure part-way, [`Error::events_sent`] says how many were accepted.
+    #[doc(alias = "SendBatch")]
+    pub async fn send_batch<I, E>(&self, events: I) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = E>,
+        E: Into<EventData>,
+    {
+        let options = self.send_options(None)?;
+        self.inner.producer.send_events(events, options).await
+    }
+
+    /// An empty batch sized to the link's limit (or `options`' smaller one), for the
+    /// partitioned sender's partition unless `options` names one.
+    pub async fn create_batch(&self, options: CreateBatchOptions) -> Result<EventDataBatch, Error> {
+        let mut options = options;
+        if options.partition_key.is_none() {
+            options.partition_id = self.target(options.partition_id.as_deref())?;
+        }
+        self.inner.producer.create_batch(options).await
+    }
+
+    /// Sends a batch built with [`Hub::create_batch`].
+    pub async fn send_event_batch(&self, batch: EventDataBatch) -> Result<(), Error> {
+        self.inner.producer.send_batch(batch).await
+    }
+
     /// The hub's name, creation time and partitions.
+    #[doc(alias = "GetRuntimeInformation")]
     pub async fn runtime_information(&self) -> Result<HubRuntimeInformation, Error> {
-        let body = self.management_read(None).await?;
-        let partition_ids: Vec<String> = match field(&body, "partition_ids") {
-            Some(Value::Array(ids) | Value::List(ids)) => ids
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => return Err(bad_response("partition_ids")),
-        };
+        let p = self.inner.core.eventhub_properties().await?;
         Ok(HubRuntimeInformation {
-            path: field_str(&body, "name").unwrap_or_else(|| self.name().to_owned()),
-            created_at: field_time(&body, "created_at").unwrap_or(UNIX_EPOCH),
-            partition_count: partition_ids.len(),
-            partition_ids,
+            path: p.name,
+            created_at: p.created_on,
+            partition_count: p.partition_ids.len(),
+            partition_ids: p.partition_ids,
         })
     }
 
     /// A partition's sequence numbers, last offset and time, and whether it is empty.
+    #[doc(alias = "GetPartitionInformation")]
     pub async fn partition_information(
         &self,
         partition_id: &str,
     ) -> Result<PartitionInformation, Error> {
-        let body = self.management_read(Some(partition_id)).await?;
-        let long = |name: &str| {
-            field(&body, name)
-                .and_then(Value::as_i64)
-                .ok_or_else(|| bad_response(name))
-        };
+        let p = self.inner.core.partition_properties(partition_id).await?;
         Ok(PartitionInformation {
-            hub_path: field_str(&body, "name").unwrap_or_else(|| self.name().to_owned()),
-            partition_id: partition_id.to_owned(),
-            beginning_sequence_number: long("begin_sequence_number")?,
-            last_sequence_number: long("last_enqueued_sequence_number")?,
-            last_enqueued_offset: field_str(&body, "last_enqueued_offset")
-                .ok_or_else(|| bad_response("last_enqueued_offset"))?,
-            last_enqueued_time: field_time(&body, "last_enqueued_time_utc").unwrap_or(UNIX_EPOCH),
-            is_empty: matches!(field(&body, "is_partition_empty"), Some(Value::Bool(true))),
+            hub_path: p.eventhub_name,
+            partition_id: p.id,
+            beginning_sequence_number: p.beginning_sequence_number,
+            last_sequence_number: p.last_enqueued_sequence_number,
+            last_enqueued_offset: p.last_enqueued_offset,
+            last_enqueued_time: p.last_enqueued_time,
+            is_empty: p.is_empty,
         })
-    }
-
-    async fn management_read(&self, partition: Option<&str>) -> Result<Value, Error> {
-        let hub = self.name().to_owned();
-        let timeout = self.inner.options.operation_timeout;
-        self.with_retry("management", |live| {
-            let hub = hub.clone();
-            async move {
-                let mgmt = self.inner.conn.management(&live).await?;
-                let mut props = vec![
-                    (k::OPERATION.to_owned(), Value::from(k::READ)),
-                    (k::NAME.to_owned(), Value::from(hub.as_str())),
-                ];
-                match partition {
-                    Some(p) => {
-                        props.push((k::TYPE.to_owned(), Value::from(k::PARTITION_TYPE)));
-                        props.push((k::PARTITION.to_owned(), Value::from(p)));
-                    }
-                    None => props.push((k::TYPE.to_owned(), Value::from(k::EVENTHUB_TYPE))),
-                }
-                Ok(mgmt.call(props, Value::Null, timeout).await?.body)
-            }
-        })
-        .await
     }
 
     /// Closes the connection and every link on it; later calls fail with
-    /// [`ErrorKind::Closed`].
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed).
     pub async fn close(&self) {
-        self.inner.conn.close().await;
+        self.inner.core.close().await;
     }
-}
-
-fn field<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
-    match body {
-        Value::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(name))
-            .map(|(_, v)| v),
-        _ => None,
-    }
-}
-
-fn field_str(body: &Value, name: &str) -> Option<String> {
-    match field(body, name)? {
-        Value::String(s) => Some(s.clone()),
-        other => other.as_i64().map(|n| n.to_string()),
-    }
-}
-
-fn field_time(body: &Value, name: &str) -> Option<SystemTime> {
-    match field(body, name)? {
-        Value::Timestamp(t) => Some(crate::event::time_from_millis(t.0)),
-        _ => None,
-    }
-}
-
-fn bad_response(name: &str) -> Error {
-    Error::new(
-        ErrorKind::Service,
-        format!("the management response has no valid {name}"),
-    )
 }

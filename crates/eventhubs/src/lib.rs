@@ -1,65 +1,111 @@
 //! `eventhubs`: an Azure Event Hubs client in pure Rust, on the project's own AMQP 1.0
-//! engine. Everything the Go library `azure-event-hubs-go` v3 offers — hubs from
-//! connection strings, the environment or token providers; SAS auth; send, batches,
-//! partition keys, partitioned senders; receivers from any position with consumer groups
-//! and epochs; runtime information; checkpoint persisters — plus token refresh, one
-//! multiplexed connection, link-sized batches and receivers that resume after the last
-//! event on reconnect.
+//! engine.
+//!
+//! - [`ProducerClient`] sends: single events, many at once (batched to the link's limit),
+//!   or [`EventDataBatch`]es you fill yourself; to any partition, a partition, or the
+//!   partition a key hashes to.
+//! - [`ConsumerClient`] reads as a consumer group: [`PartitionReceiver`]s from any
+//!   [`StartPosition`], with owner levels, prefetch and runtime metrics; event by event,
+//!   in batches, or as a `Stream`.
+//! - [`Hub`] is the Go `azure-event-hubs-go` v3 surface (send, batches, `receive` with a
+//!   handler, checkpoint persisters) on top of the two.
+//!
+//! One multiplexed AMQP connection per client carries everything; SAS tokens are renewed
+//! for its whole life; lost links and connections are replaced and receivers resume right
+//! after the last event they took. Every network wait is bounded by
+//! [`ClientOptions::operation_timeout`], and receiving is cancel-safe.
+//!
+//! ```toml
+//! [dependencies]
+//! eventhubs = { git = "https://github.com/eventhubs-rs/eventhubs-rs" }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! futures = "0.3" # only to use receivers as streams (`StreamExt`)
+//! ```
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let emulator = eventhubs_emulator::Emulator::start(Default::default()).await?;
 //! # let connection_string = emulator.connection_string(Some("eh1"));
-//! use eventhubs::{Event, Hub, HubOptions, ReceiveOptions};
+//! use eventhubs::{
+//!     ClientOptions, ConsumerClient, EventData, PartitionReceiverOptions, ProducerClient,
+//!     SendEventOptions, StartPosition, DEFAULT_CONSUMER_GROUP,
+//! };
 //!
 //! // e.g. "Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=...;
 //! //       SharedAccessKey=...;EntityPath=<hub>", or an emulator's with UseDevelopmentEmulator=true
-//! let hub = Hub::from_connection_string(&connection_string, HubOptions::default())?;
-//! hub.send_to_partition("0", Event::from("hello, world!").with_property("lang", "en")).await?;
+//! let producer = ProducerClient::from_connection_string(&connection_string, None, ClientOptions::default())?;
+//! let event = EventData::from("hello, world!").with_property("lang", "en");
+//! producer.send_event(event, SendEventOptions::default().partition_id("0")).await?;
 //!
-//! let mut receiver = hub.receiver("0", ReceiveOptions::default().from_beginning()).await?;
+//! let consumer = ConsumerClient::from_connection_string(
+//!     &connection_string, None, DEFAULT_CONSUMER_GROUP, ClientOptions::default())?;
+//! let options = PartitionReceiverOptions::default().start_position(StartPosition::earliest());
+//! let mut receiver = consumer.open_partition_receiver("0", options).await?;
 //! let event = receiver.recv().await?;
 //! assert_eq!(event.data_as_str(), Some("hello, world!"));
 //! println!("#{} at offset {}", event.sequence_number(), event.offset());
-//! hub.close().await;
 //! # Ok(()) }
 //! ```
 //!
 //! # Layout
-//! - [`Hub`] (`hub`): construction, retries, management; `producer`: sends and batches;
-//!   `consumer`: receivers, streams and handler listeners.
+//! - `producer`: [`ProducerClient`]; `batch`: [`EventDataBatch`]; `consumer`:
+//!   [`ConsumerClient`]; `receiver`: [`PartitionReceiver`]; `position`: [`StartPosition`].
+//! - `client`: what both clients share (construction, retries, management);
+//!   `client_options`: [`ClientOptions`]; `properties`: hub and partition properties.
+//! - `hub`, `hub_receive`, `options`: the Go v3 facade [`Hub`].
 //! - [`auth`]: tokens and providers; `connection`: the one AMQP connection, CBS and token
-//!   refresh; `rpc`: request/response nodes.
-//! - [`checkpoint`]: checkpoints and persisters; [`Event`] / [`ReceivedEvent`]; [`Error`].
+//!   renewal; `shared`: setup work shared by concurrent callers; `rpc`: request/response.
+//! - [`checkpoint`]: checkpoints and persisters; `event`: [`EventData`],
+//!   [`ReceivedEventData`]; `error`: [`Error`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod auth;
+mod batch;
 pub mod checkpoint;
+mod client;
+mod client_options;
 mod connection;
 mod consumer;
 mod error;
 mod event;
 mod hub;
+mod hub_receive;
 mod options;
+mod position;
 mod producer;
+mod properties;
+mod receiver;
 mod retry;
 mod rpc;
+mod shared;
 
 pub use auth::{SasTokenProvider, Token, TokenKind, TokenProvider};
+pub use batch::{CreateBatchOptions, EventDataBatch, TryAddError, TryAddReason};
 pub use checkpoint::{
     Checkpoint, CheckpointKey, CheckpointPersister, FilePersister, MemoryPersister,
 };
-pub use consumer::{EventStream, ListenerHandle, PartitionReceiver, ReceiveOptions};
+pub use client_options::{ClientOptions, DEFAULT_CONSUMER_GROUP};
+pub use consumer::ConsumerClient;
 pub use error::{Error, ErrorKind};
-pub use event::{Event, LastEnqueued, ReceivedEvent};
+pub use event::{Event, EventData, LastEnqueued, ReceivedEvent, ReceivedEventData};
 pub use eventhubs_amqp::types::Value;
 pub use hub::{Hub, HubRuntimeInformation, PartitionInformation};
+pub use hub_receive::{ListenerHandle, ReceiveOptions};
 pub use options::HubOptions;
-pub use producer::{BatchOptions, EventBatch};
+pub use position::StartPosition;
+pub use producer::{ProducerClient, SendEventOptions};
+pub use properties::{EventHubProperties, PartitionProperties};
+pub use receiver::{EventStream, PartitionReceiver, PartitionReceiverOptions};
 pub use retry::RetryOptions;
+
+/// The Go v3 name of [`CreateBatchOptions`].
+pub type BatchOptions = CreateBatchOptions;
+
+/// The Go v3 name of [`EventDataBatch`].
+pub type EventBatch = EventDataBatch;
 
 /// The crate README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::auth::TokenProvider;
 use crate::checkpoint::{CheckpointPersister, MemoryPersister};
+use crate::client_options::ClientOptions;
 use crate::retry::RetryOptions;
 
 /// Options of a [`Hub`](crate::Hub). `Default` gives: consumer group `$Default`, sends
@@ -109,9 +110,21 @@ impl HubOptions {
         self
     }
 
-    /// How long one connect, token or management exchange may take (default 60 s).
+    /// The longest any single network operation may take (default 60 s): connecting,
+    /// authorizing, attaching, a send's outcome, a management request.
     pub fn operation_timeout(mut self, timeout: Duration) -> Self {
         self.operation_timeout = timeout;
         self
+    }
+
+    /// The 1.0 clients' options these amount to.
+    pub(crate) fn client_options(&self) -> ClientOptions {
+        let mut o = ClientOptions::default()
+            .retry(self.retry.clone())
+            .operation_timeout(self.operation_timeout);
+        o.application_id.clone_from(&self.user_agent);
+        o.custom_endpoint.clone_from(&self.custom_endpoint);
+        o.token_provider.clone_from(&self.token_provider);
+        o
     }
 }

@@ -1,18 +1,23 @@
 //! Request/response over a node (`$cbs`, `$management`): one sender and one receiver
-//! link, requests serialized, responses matched by correlation-id.
+//! link; requests may be many at once, and a reader task hands each response to its
+//! request by correlation-id, so no lock is held while a request waits.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventhubs_amqp::codec::Encode;
 use eventhubs_amqp::connection::LinkConfig;
 use eventhubs_amqp::message::{Body, Message, Properties};
 use eventhubs_amqp::types::Value;
-use eventhubs_amqp_io::{Receiver, Sender, Session};
+use eventhubs_amqp_io::{Sender, Session};
 use eventhubs_protocol::constants as k;
-use tokio::sync::Mutex;
+use tokio::sync::oneshot;
 
 use crate::error::{Error, ErrorKind};
+
+type Waiting = Arc<Mutex<HashMap<u64, oneshot::Sender<Message>>>>;
 
 /// A request/response client for one node on one session.
 #[derive(Debug)]
@@ -20,8 +25,16 @@ pub(crate) struct RpcClient {
     node: &'static str,
     reply_to: String,
     sender: Sender,
-    receiver: Mutex<Receiver>,
+    waiting: Waiting,
     next_id: AtomicU64,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RpcClient {
+    fn drop(&mut self) {
+        // Dropping the reader drops its receiver, which detaches the reply link.
+        self.reader.abort();
+    }
 }
 
 /// A successful response's body.
@@ -31,36 +44,71 @@ pub(crate) struct Response {
 }
 
 impl RpcClient {
-    /// Attaches the two links of `node` on `session`.
+    /// Attaches the two links of `node` on `session`. Not bounded here: callers bound it.
     pub(crate) async fn open(session: &Session, node: &'static str) -> Result<Self, Error> {
         let reply_to = format!("{node}-client-{}", unique());
         let mut rx_config = LinkConfig::receiver(format!("{reply_to}-rx"), node);
         if let Some(t) = rx_config.target.as_mut() {
             t.address = Some(reply_to.clone());
         }
-        let receiver = session.attach_receiver(rx_config, 50).await?;
+        let mut receiver = session.attach_receiver(rx_config, 50).await?;
         let sender = session
             .attach_sender(LinkConfig::sender(format!("{reply_to}-tx"), node))
             .await?;
+        let waiting: Waiting = Arc::default();
+        let dispatch = waiting.clone();
+        let reader = tokio::spawn(async move {
+            while let Ok(delivery) = receiver.recv().await {
+                let Ok(reply) = Message::decode(&delivery.payload) else {
+                    tracing::warn!(node, "undecodable response dropped");
+                    continue;
+                };
+                let id = reply
+                    .properties
+                    .as_ref()
+                    .and_then(|p| p.correlation_id.as_ref())
+                    .and_then(Value::as_i64);
+                let waiter = id.and_then(|id| {
+                    dispatch
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&(id as u64))
+                });
+                match waiter {
+                    Some(w) => {
+                        let _ = w.send(reply);
+                    }
+                    None => tracing::debug!(node, "response to a request nobody waits for"),
+                }
+            }
+            // The link is gone: waiting requests learn it from their dropped senders.
+            dispatch.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        });
         Ok(Self {
             node,
             reply_to,
             sender,
-            receiver: Mutex::new(receiver),
+            waiting,
             next_id: AtomicU64::new(1),
+            reader,
         })
+    }
+
+    /// True while the reply link is alive.
+    pub(crate) fn is_open(&self) -> bool {
+        !self.reader.is_finished()
     }
 
     /// Sends a request with these application properties and body; waits up to
     /// `timeout` for the response. Statuses outside 200–299 become errors carrying the
-    /// response's error condition and description.
+    /// response's error condition and description. Cancel-safe: a cancelled request's
+    /// response, if it comes, is dropped.
     pub(crate) async fn call(
         &self,
         properties: Vec<(String, Value)>,
         body: Value,
         timeout: Duration,
     ) -> Result<Response, Error> {
-        let mut receiver = self.receiver.lock().await;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let request = Message {
             properties: Some(Properties {
@@ -72,27 +120,24 @@ impl RpcClient {
             body: Body::Value(body),
             ..Message::default()
         };
+        let (tx, rx) = oneshot::channel();
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, tx);
+        let _forget = Forget {
+            waiting: &self.waiting,
+            id,
+        };
         let node = self.node;
         let exchange = async {
             self.sender.send_encoded(request.to_bytes(), 0).await?;
-            loop {
-                let delivery = receiver.recv().await?;
-                let reply = Message::decode(&delivery.payload).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Service,
-                        format!("{node} sent an undecodable response: {e}"),
-                    )
-                })?;
-                let correlates = reply
-                    .properties
-                    .as_ref()
-                    .and_then(|p| p.correlation_id.as_ref())
-                    .is_some_and(|c| c == &Value::Ulong(id));
-                if correlates {
-                    return Ok(reply);
-                }
-                tracing::debug!(node, "dropping a response to an earlier request");
-            }
+            rx.await.map_err(|_| {
+                Error::new(
+                    ErrorKind::ConnectionLost,
+                    format!("the {node} reply link closed before the response"),
+                )
+            })
         };
         let reply: Message = tokio::time::timeout(timeout, exchange)
             .await
@@ -101,8 +146,7 @@ impl RpcClient {
                     ErrorKind::Timeout,
                     format!("{node} did not answer within {timeout:?}"),
                 )
-            })?
-            .map_err(|e: Error| e)?;
+            })??;
         let prop = |name: &str| {
             reply
                 .application_properties
@@ -135,6 +179,21 @@ impl RpcClient {
             _ => Value::Null,
         };
         Ok(Response { body })
+    }
+}
+
+/// Removes a request's entry however the call ends (answered, timed out, cancelled).
+struct Forget<'a> {
+    waiting: &'a Waiting,
+    id: u64,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
     }
 }
 

@@ -95,7 +95,11 @@ async fn send_batch_splits_at_the_link_limit() {
         assert_eq!(e.data().len(), 10_000);
     }
     let batch = hub.create_batch(BatchOptions::default()).await.unwrap();
-    assert_eq!(batch.max_size(), 256 * 1024, "the link's negotiated limit");
+    assert_eq!(
+        batch.max_size_in_bytes(),
+        256 * 1024,
+        "the link's negotiated limit"
+    );
 }
 
 /// An event over the limit fails with a clear error naming both sizes, without
@@ -118,8 +122,19 @@ async fn oversize_event_is_a_clear_error() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::MessageTooLarge);
     let mut batch = hub.create_batch(BatchOptions::default()).await.unwrap();
-    assert!(batch.try_add(Event::new(vec![0u8; 300 * 1024])).is_err());
-    assert!(batch.try_add(Event::from("small")).unwrap());
+    let refused = batch
+        .try_add(Event::new(vec![0u8; 300 * 1024]))
+        .unwrap_err();
+    assert!(
+        !refused.is_full(),
+        "too large for any batch, not just this one"
+    );
+    assert_eq!(
+        refused.into_event().data().len(),
+        300 * 1024,
+        "the event comes back"
+    );
+    batch.try_add(Event::from("small")).unwrap();
     hub.send_event_batch(batch).await.unwrap();
 }
 

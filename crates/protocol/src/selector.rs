@@ -18,10 +18,11 @@ pub enum StartPosition {
     Earliest,
     /// Only events enqueued after the link opens.
     Latest,
-    /// After (or at, when `inclusive`) this offset.
+    /// After (or at, when `inclusive`) this offset. Offsets are opaque text: decimal
+    /// byte positions on most hubs, other forms on geo-replicated ones.
     Offset {
-        /// Offset value.
-        offset: i64,
+        /// Offset value, as the service gave it.
+        offset: String,
         /// Include the event at the offset.
         inclusive: bool,
     },
@@ -77,8 +78,9 @@ impl StartPosition {
             "x-opt-offset" => match value {
                 "-1" => Ok(Self::Earliest),
                 "@latest" => Ok(Self::Latest),
+                "" => Err(err()),
                 v => Ok(Self::Offset {
-                    offset: v.parse().map_err(|_| err())?,
+                    offset: v.to_owned(),
                     inclusive,
                 }),
             },
@@ -169,14 +171,14 @@ mod tests {
             (
                 "amqp.annotation.x-opt-offset >= 12345",
                 StartPosition::Offset {
-                    offset: 12345,
+                    offset: "12345".into(),
                     inclusive: true,
                 },
             ),
             (
                 "amqp.annotation.x-opt-offset >'7'",
                 StartPosition::Offset {
-                    offset: 7,
+                    offset: "7".into(),
                     inclusive: false,
                 },
             ),
@@ -212,12 +214,20 @@ mod tests {
         for (expr, want) in cases {
             assert_eq!(StartPosition::parse(expr).unwrap(), want, "{expr}");
         }
+        // Offsets are opaque: geo-replicated hubs use forms that are not numbers.
+        assert_eq!(
+            StartPosition::parse("amqp.annotation.x-opt-offset > '2:-1:-1'").unwrap(),
+            StartPosition::Offset {
+                offset: "2:-1:-1".into(),
+                inclusive: false
+            }
+        );
         for bad in [
             "",
             "x-opt-offset > 1",
             "amqp.annotation.x-opt-foo > 1",
             "amqp.annotation.x-opt-offset < 1",
-            "amqp.annotation.x-opt-offset > 'abc'",
+            "amqp.annotation.x-opt-offset > ''",
         ] {
             assert!(StartPosition::parse(bad).is_err(), "{bad}");
         }
@@ -230,7 +240,7 @@ mod tests {
             StartPosition::Earliest,
             StartPosition::Latest,
             StartPosition::Offset {
-                offset: 3,
+                offset: "3".into(),
                 inclusive: true,
             },
             StartPosition::SequenceNumber {

@@ -1,0 +1,80 @@
+//! [`ClientOptions`]: what a [`ProducerClient`](crate::ProducerClient) and a
+//! [`ConsumerClient`](crate::ConsumerClient) share that has a default.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::TokenProvider;
+use crate::retry::RetryOptions;
+
+/// The consumer group every event hub has.
+pub const DEFAULT_CONSUMER_GROUP: &str = "$Default";
+
+/// Options of a client. `Default`: 3 retries from 200 ms (doubling, at most 30 s, 20 %
+/// jitter), a 60 s bound on every network operation, no application id, the endpoint from
+/// the connection string or namespace, credentials from the connection string.
+///
+/// ```
+/// use std::time::Duration;
+/// use eventhubs::{ClientOptions, RetryOptions};
+/// let options = ClientOptions::default()
+///     .application_id("billing/1.4")
+///     .retry(RetryOptions::default().max_retries(5))
+///     .operation_timeout(Duration::from_secs(30));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    pub(crate) application_id: Option<String>,
+    pub(crate) retry: RetryOptions,
+    pub(crate) operation_timeout: Duration,
+    pub(crate) custom_endpoint: Option<String>,
+    pub(crate) token_provider: Option<Arc<dyn TokenProvider>>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            application_id: None,
+            retry: RetryOptions::default(),
+            operation_timeout: Duration::from_secs(60),
+            custom_endpoint: None,
+            token_provider: None,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Identifies the application to the service (the connection's `user-agent`).
+    pub fn application_id(mut self, id: impl Into<String>) -> Self {
+        self.application_id = Some(id.into());
+        self
+    }
+
+    /// How transient failures are retried.
+    pub fn retry(mut self, retry: RetryOptions) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The longest any single network operation may take: connecting, authorizing,
+    /// attaching a link, a send's outcome, a management request. Default 60 s.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        self
+    }
+
+    /// Dial this `host:port` instead of the namespace (a proxy or a private endpoint); TLS
+    /// still verifies the namespace's name.
+    pub fn custom_endpoint(mut self, address: impl Into<String>) -> Self {
+        self.custom_endpoint = Some(address.into());
+        self
+    }
+
+    /// Authorize with this provider instead of the connection string's key or signature.
+    pub fn token_provider(mut self, provider: Arc<dyn TokenProvider>) -> Self {
+        self.token_provider = Some(provider);
+        self
+    }
+}

@@ -1,0 +1,147 @@
+//! The 1.0 producer against the in-process emulator: a full batch hands the event back (so
+//! a fill loop loses nothing), a part-way failure of `send_events` says how many events
+//! were stored, sends are routed where asked and refused when asked for two places, and the
+//! facade's partitioned sender refuses rather than silently redirects.
+
+mod common;
+
+use common::{start, within};
+use eventhubs::{
+    BatchOptions, ClientOptions, CreateBatchOptions, ErrorKind, EventData, HubOptions,
+    ProducerClient, SendEventOptions,
+};
+use eventhubs_emulator::Emulator;
+
+fn producer(em: &Emulator) -> ProducerClient {
+    ProducerClient::from_connection_string(
+        &em.connection_string(Some("eh1")),
+        None,
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+fn stored(em: &Emulator, partition: usize) -> i64 {
+    em.namespace().hubs[0].partitions[partition]
+        .info()
+        .last_sequence_number
+        + 1
+}
+
+/// 1,000 events offered to small batches: every one that does not fit comes back and goes
+/// into the next batch, so all 1,000 are stored, in order.
+#[tokio::test]
+async fn filling_batches_loses_nothing() {
+    let (em, _hub) = start().await;
+    let producer = producer(&em);
+    let options = || {
+        CreateBatchOptions::default()
+            .partition_id("1")
+            .max_size_in_bytes(2048)
+    };
+    let mut batch = producer.create_batch(options()).await.unwrap();
+    let mut batches = 0;
+    for i in 0..1000 {
+        let event = EventData::from(format!("event {i:04}"));
+        if let Err(full) = batch.try_add(event) {
+            assert!(full.is_full());
+            producer.send_batch(batch).await.unwrap();
+            batches += 1;
+            batch = producer.create_batch(options()).await.unwrap();
+            batch.try_add(full.into_event()).unwrap();
+        }
+    }
+    producer.send_batch(batch).await.unwrap();
+    assert!(batches >= 5, "the limit made many batches ({batches})");
+    assert_eq!(stored(&em, 1), 1000, "every event offered is stored");
+}
+
+/// `send_events` stops at an event too large for any batch; the error says how many events
+/// were accepted before it, which is exactly what the partition holds.
+#[tokio::test]
+async fn send_events_reports_how_many_were_stored() {
+    let (em, _hub) = start().await;
+    let producer = producer(&em);
+    let mut events: Vec<EventData> = (0..3000)
+        .map(|i| EventData::from(vec![b'x'; 500 + i % 7]))
+        .collect();
+    events.push(EventData::from(vec![0u8; 2 << 20])); // over the 1 MiB link limit
+    events.push(EventData::from("never sent"));
+    let err = producer
+        .send_events(events, SendEventOptions::default().partition_id("2"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MessageTooLarge, "{err}");
+    let sent = err
+        .events_sent()
+        .expect("the error says how many were sent");
+    assert_eq!(
+        sent as i64,
+        stored(&em, 2),
+        "events_sent is what the partition holds"
+    );
+    assert!(sent > 0 && sent <= 3000, "{sent}");
+}
+
+/// A partition id and a partition key together are refused; a key routes by lookup3; a
+/// partition that does not exist is an error naming it.
+#[tokio::test]
+async fn routing_and_refusals() {
+    let (em, _hub) = start().await;
+    let producer = producer(&em);
+    let both = SendEventOptions::default()
+        .partition_id("1")
+        .partition_key("k");
+    let err = producer.send_event("x", both).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    let err = producer
+        .create_batch(
+            CreateBatchOptions::default()
+                .partition_id("1")
+                .partition_key("k"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+
+    // lookup3("hello") with 4 partitions is partition 3 (docs/PROTOCOL.md §8.2).
+    producer
+        .send_event("keyed", SendEventOptions::default().partition_key("hello"))
+        .await
+        .unwrap();
+    assert_eq!(stored(&em, 3), 1);
+
+    let err = within(
+        "send to a missing partition",
+        producer.send_event("x", SendEventOptions::default().partition_id("7")),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.to_string().contains('7'), "names the partition: {err}");
+}
+
+/// The facade's partitioned sender sends to its partition, and refuses a different one
+/// instead of quietly sending there anyway.
+#[tokio::test]
+async fn partitioned_sender_refuses_other_partitions() {
+    let (em, hub) = common::start_with(
+        eventhubs_emulator::Config::default(),
+        HubOptions::default().partitioned_sender("1"),
+    )
+    .await;
+    hub.send("pinned").await.unwrap();
+    hub.send_to_partition("1", "same partition").await.unwrap();
+    assert_eq!(stored(&em, 1), 2);
+    for other in ["0", "7"] {
+        let err = hub.send_to_partition(other, "elsewhere").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+        assert!(err.to_string().contains(other), "{err}");
+    }
+    let err = hub
+        .create_batch(BatchOptions::default().partition_id("2"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(stored(&em, 0) + stored(&em, 2), 0, "nothing went elsewhere");
+}
