@@ -162,14 +162,13 @@ impl ClientCore {
         loop {
             let result = match self.conn.live().await {
                 Ok(live) => {
-                    let generation = live.generation;
-                    let connection = live.connection.clone();
+                    let held = live.clone();
                     let r = op(live).await;
                     if r.as_ref()
                         .is_err_and(|e| e.kind() == ErrorKind::ConnectionLost)
-                        || connection.is_closed()
+                        || held.connection.is_closed()
                     {
-                        self.conn.invalidate(generation);
+                        self.conn.invalidate(held.generation);
                     }
                     r
                 }

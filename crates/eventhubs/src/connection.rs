@@ -111,6 +111,10 @@ impl HubConnection {
         if self.closed.load(Ordering::Acquire) {
             return Err(Self::closed_error());
         }
+        // The common case, on every operation: no allocation, one uncontended lock.
+        if let Some(live) = self.live.ready("", |l| !l.connection.is_closed()) {
+            return Ok(live);
+        }
         let (settings, generation, closed) = (
             self.settings.clone(),
             self.generation.clone(),

@@ -49,7 +49,8 @@
 //! ```
 //!
 //! # Layout
-//! - `producer`: [`ProducerClient`]; `batch`: [`EventDataBatch`]; `consumer`:
+//! - `producer`: [`ProducerClient`]; `coalesce`: concurrent sends sharing deliveries;
+//!   `batch`: [`EventDataBatch`]; `consumer`:
 //!   [`ConsumerClient`]; `receiver`: [`PartitionReceiver`]; `position`: [`StartPosition`].
 //! - `client`: what both clients share (construction, retries, management);
 //!   `client_options`: [`ClientOptions`]; `properties`: hub and partition properties.
@@ -67,6 +68,7 @@ mod batch;
 pub mod checkpoint;
 mod client;
 mod client_options;
+mod coalesce;
 mod connection;
 mod consumer;
 mod error;

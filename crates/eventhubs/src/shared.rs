@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock, RwLockWriteGuard};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -23,12 +23,14 @@ enum Slot<T> {
 
 /// Values by key, each made once (and again after it is removed or found stale).
 pub(crate) struct Slots<T> {
-    map: Arc<Mutex<HashMap<String, Slot<T>>>>,
+    // Read on every operation by many tasks at once; written only when something is made
+    // or dropped.
+    map: Arc<RwLock<HashMap<String, Slot<T>>>>,
 }
 
 impl<T> std::fmt::Debug for Slots<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let len = self.map.lock().map_or(0, |m| m.len());
+        let len = self.map.read().map_or(0, |m| m.len());
         f.debug_struct("Slots").field("len", &len).finish()
     }
 }
@@ -42,13 +44,14 @@ impl<T> Default for Slots<T> {
 }
 
 impl<T: Clone + Send + Sync + 'static> Slots<T> {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Slot<T>>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> RwLockWriteGuard<'_, HashMap<String, Slot<T>>> {
+        self.map.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The value for `key` if it is ready and `usable`.
     pub(crate) fn ready(&self, key: &str, usable: impl Fn(&T) -> bool) -> Option<T> {
-        match self.lock().get(key) {
+        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+        match map.get(key) {
             Some(Slot::Ready(v)) if usable(v) => Some(v.clone()),
             _ => None,
         }
@@ -85,7 +88,7 @@ impl<T: Clone + Send + Sync + 'static> Slots<T> {
                             Ok(r) => r,
                             Err(_) => Err(timeout_error(&what, bound)),
                         };
-                        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut map = map.write().unwrap_or_else(|p| p.into_inner());
                         match &result {
                             Ok(v) => map.insert(key, Slot::Ready(v.clone())),
                             Err(_) => map.remove(&key),

@@ -145,3 +145,87 @@ async fn partitioned_sender_refuses_other_partitions() {
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert_eq!(stored(&em, 0) + stored(&em, 2), 0, "nothing went elsewhere");
 }
+
+/// 2,000 concurrent single sends — to partitions, to keys, to the hub — share deliveries,
+/// yet each call gets its own result and each event is stored once where it belongs, with
+/// its own properties.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_single_sends_are_each_stored_once() {
+    let (em, _hub) = start().await;
+    let producer = producer(&em);
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..2000u32 {
+        let producer = producer.clone();
+        sends.spawn(async move {
+            let event = EventData::from(format!("e{i}")).with_property("i", i64::from(i));
+            let options = match i % 3 {
+                0 => SendEventOptions::default().partition_id("0"),
+                1 => SendEventOptions::default().partition_key("hello"), // partition 3
+                _ => SendEventOptions::default(),
+            };
+            producer.send_event(event, options).await
+        });
+    }
+    within("every send returns", async {
+        while let Some(r) = sends.join_next().await {
+            r.unwrap().unwrap();
+        }
+    })
+    .await;
+    let mut seen = std::collections::HashSet::new();
+    for (p, partition) in em.namespace().hubs[0].partitions.iter().enumerate() {
+        for e in partition.events(0, usize::MAX) {
+            let m = eventhubs_amqp::message::Message::decode(&e.bytes).unwrap();
+            let body = String::from_utf8(m.data().unwrap().to_vec()).unwrap();
+            let i: u32 = body[1..].parse().unwrap();
+            let prop = m.application_properties.unwrap();
+            assert_eq!(
+                prop[0].1,
+                eventhubs::Value::Long(i64::from(i)),
+                "its own properties"
+            );
+            match i % 3 {
+                0 => assert_eq!(p, 0, "{body}"),
+                1 => assert_eq!(p, 3, "{body}"),
+                _ => {}
+            }
+            assert!(seen.insert(i), "{body} stored twice");
+        }
+    }
+    assert_eq!(seen.len(), 2000);
+}
+
+/// An event too large for the link, sent among many concurrent ones, fails on its own;
+/// the others are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_send_fails_alone() {
+    let (em, _hub) = start().await;
+    let producer = producer(&em);
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..300usize {
+        let producer = producer.clone();
+        sends.spawn(async move {
+            let data = if i == 150 {
+                vec![0u8; 2 << 20]
+            } else {
+                vec![b'x'; 100]
+            };
+            (
+                i,
+                producer
+                    .send_event(data, SendEventOptions::default().partition_id("1"))
+                    .await,
+            )
+        });
+    }
+    let mut failed = Vec::new();
+    while let Some(r) = sends.join_next().await {
+        let (i, result) = r.unwrap();
+        if let Err(e) = result {
+            assert_eq!(e.kind(), ErrorKind::MessageTooLarge, "{e}");
+            failed.push(i);
+        }
+    }
+    assert_eq!(failed, [150]);
+    assert_eq!(stored(&em, 1), 299);
+}
