@@ -98,6 +98,46 @@ async fn ours_receive(hub: &Hub, events: usize) {
     }
 }
 
+/// `Hub::receive` over partition 1 with a file persister writing a checkpoint every
+/// 1,000 events; ends when the handler has seen `events` events (and the last checkpoint
+/// is written).
+async fn ours_listener(em: &Emulator, events: usize) {
+    let dir = std::env::temp_dir().join(format!("eh-bench-cp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let persister = std::sync::Arc::new(eventhubs::FilePersister::new(&dir).unwrap());
+    let hub = Hub::from_connection_string(
+        &em.connection_string(Some("eh1")),
+        HubOptions::default().checkpoint_persister(persister),
+    )
+    .unwrap();
+    let (all_tx, all_rx) = tokio::sync::oneshot::channel();
+    let mut all_tx = Some(all_tx);
+    let mut seen = 0;
+    let handle = hub
+        .receive(
+            "1",
+            move |_e| {
+                seen += 1;
+                if seen == events {
+                    if let Some(tx) = all_tx.take() {
+                        let _ = tx.send(());
+                    }
+                }
+                std::future::ready(Ok(()))
+            },
+            ReceiveOptions::default()
+                .from_beginning()
+                .prefetch(3000)
+                .checkpoint_every(1000, std::time::Duration::from_secs(5)),
+        )
+        .await
+        .unwrap();
+    all_rx.await.unwrap();
+    handle.close().await;
+    hub.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Fills partition 1 of the emulator at `em` with `events` events for the receive rows.
 async fn fill(em: &Emulator, events: usize) {
     let pinned = Hub::from_connection_string(
@@ -247,6 +287,16 @@ fn main() {
             check_stored(&em, expected);
             eprintln!("ours: receive");
             rows.push(("receive".into(), "ours".into(), measure(receive_n as u64, ours_receive(&hub, receive_n)).await));
+        }
+        let row = "handler listener, file checkpoints every 1,000 events";
+        if wanted(row) {
+            if !wanted("receive") {
+                fill(&em, receive_n).await;
+                expected += receive_n as u64;
+                check_stored(&em, expected);
+            }
+            eprintln!("ours: {row}");
+            rows.push((row.into(), "ours".into(), measure(receive_n as u64, ours_listener(&em, receive_n)).await));
         }
         hub.close().await;
         em.shutdown().await;

@@ -174,9 +174,18 @@ pub struct LastEnqueued {
     pub enqueued_time: SystemTime,
 }
 
+/// Where received events come from: shared by all the events of one receiver.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Origin {
+    pub namespace: String,
+    pub eventhub: String,
+    pub consumer_group: String,
+}
+
 /// An event received from a partition.
 #[derive(Debug, Clone)]
 pub struct ReceivedEventData {
+    origin: std::sync::Arc<Origin>,
     raw: Bytes,
     message: Message,
     partition_id: String,
@@ -220,7 +229,11 @@ fn offset_of(v: Option<&Value>) -> Option<String> {
 
 impl ReceivedEventData {
     /// Decodes a delivery from `partition_id`.
-    pub(crate) fn decode(raw: Bytes, partition_id: &str) -> Result<Self, Error> {
+    pub(crate) fn decode(
+        raw: Bytes,
+        partition_id: &str,
+        origin: &std::sync::Arc<Origin>,
+    ) -> Result<Self, Error> {
         let message = Message::decode(&raw).map_err(|e| {
             Error::new(
                 crate::ErrorKind::Service,
@@ -252,6 +265,7 @@ impl ReceivedEventData {
             })
         });
         Ok(Self {
+            origin: origin.clone(),
             raw,
             message,
             partition_id: partition_id.to_owned(),
@@ -261,6 +275,11 @@ impl ReceivedEventData {
             partition_key,
             last_enqueued,
         })
+    }
+
+    /// The namespace, hub and consumer group it was read from.
+    pub(crate) fn origin(&self) -> &Origin {
+        &self.origin
     }
 
     /// The body: the data section (the first, if several), or empty for other bodies.
@@ -382,7 +401,7 @@ mod tests {
                 Value::Timestamp(Timestamp(1_700_000_000_000)),
             ),
         ]);
-        let r = ReceivedEventData::decode(m.to_bytes(), "2").unwrap();
+        let r = ReceivedEventData::decode(m.to_bytes(), "2", &Default::default()).unwrap();
         assert_eq!(r.data_as_str(), Some("hi"));
         assert_eq!(r.partition_key(), Some("pk"));
         assert_eq!((r.sequence_number(), r.offset()), (3, "300"));
@@ -395,6 +414,9 @@ mod tests {
         assert_eq!(r.correlation_id(), Some(&Value::from("c-1")));
         assert_eq!(r.property("n"), Some(&Value::Int(7)));
         assert_eq!(r.partition_id(), "2");
-        assert!(ReceivedEventData::decode(EventData::from("x").encode(), "0").is_err());
+        assert!(
+            ReceivedEventData::decode(EventData::from("x").encode(), "0", &Default::default())
+                .is_err()
+        );
     }
 }

@@ -4,14 +4,14 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
-use crate::checkpoint::{Checkpoint, CheckpointKey};
 use crate::error::Error;
 use crate::event::ReceivedEvent;
 use crate::hub::Hub;
+use crate::persist::{Checkpoint, CheckpointKey, CheckpointPersister};
 use crate::position::StartPosition;
 use crate::receiver::{PartitionReceiver, PartitionReceiverOptions};
 
@@ -34,11 +34,32 @@ pub struct ReceiveOptions {
     prefetch: u32,
     identifier: Option<String>,
     track_last_enqueued: bool,
+    checkpoint_every: (u32, Duration),
+    on_handler_error: HandlerErrorPolicy,
+}
+
+/// What [`Hub::receive`] does when its handler returns an error for an event. Either way
+/// no checkpoint goes past that event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandlerErrorPolicy {
+    /// Stop the listener; its last checkpoint is the event before ([`ListenerHandle::err`]
+    /// says why it stopped). The default.
+    Stop,
+    /// Call the handler again with the same event, up to `attempts` times in all, `delay`
+    /// apart; then stop.
+    Retry {
+        /// Calls in all, the first included.
+        attempts: u32,
+        /// Pause between calls.
+        delay: Duration,
+    },
 }
 
 impl Default for ReceiveOptions {
     /// Start at the persisted checkpoint, else the beginning; the hub's consumer group;
-    /// no epoch; prefetch 300.
+    /// no epoch; prefetch 300; [`Hub::receive`] checkpoints every 1,000 handled events or
+    /// 5 s, and stops at the first handler error.
     fn default() -> Self {
         Self {
             start: None,
@@ -47,6 +68,8 @@ impl Default for ReceiveOptions {
             prefetch: 300,
             identifier: None,
             track_last_enqueued: false,
+            checkpoint_every: (1000, Duration::from_secs(5)),
+            on_handler_error: HandlerErrorPolicy::Stop,
         }
     }
 }
@@ -114,6 +137,20 @@ impl ReceiveOptions {
         self
     }
 
+    /// How often [`Hub::receive`] writes a checkpoint: after `events` handled events or
+    /// `interval` since the last write, whichever comes first (and always when it stops).
+    /// `(1, _)` writes after every event.
+    pub fn checkpoint_every(mut self, events: u32, interval: Duration) -> Self {
+        self.checkpoint_every = (events.max(1), interval);
+        self
+    }
+
+    /// What [`Hub::receive`] does when its handler fails.
+    pub fn on_handler_error(mut self, policy: HandlerErrorPolicy) -> Self {
+        self.on_handler_error = policy;
+        self
+    }
+
     /// Ask for the partition's last enqueued event with every event
     /// ([`ReceivedEvent::last_enqueued`](crate::ReceivedEventData::last_enqueued)).
     pub fn track_last_enqueued(mut self, on: bool) -> Self {
@@ -170,60 +207,56 @@ impl Hub {
     }
 
     /// Starts receiving `partition_id` in the background, calling `handler` for each event
-    /// in order. Returns once the receiver is attached (errors before that are returned);
-    /// after each event the handler accepts (`Ok`), its checkpoint is written to the hub's
-    /// persister. Stop it with [`ListenerHandle::close`].
+    /// in order (Go's `Hub.Receive`). Returns once the receiver is attached (errors before
+    /// that are returned). Checkpoints of handled events are written to the hub's
+    /// persister every so often ([`ReceiveOptions::checkpoint_every`]) and when the
+    /// listener stops; never past an event whose handler failed. Stop it with
+    /// [`ListenerHandle::close`]; dropping the handle leaves it running.
     pub async fn receive<H, Fut>(
         &self,
         partition_id: &str,
-        mut handler: H,
+        handler: H,
         options: ReceiveOptions,
     ) -> Result<ListenerHandle, Error>
     where
         H: FnMut(ReceivedEvent) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<(), Error>> + Send,
+        Fut: Future<Output = Result<(), Error>> + Send + 'static,
     {
-        let mut receiver = self.receiver(partition_id, options).await?;
-        let (close_tx, mut close_rx) = watch::channel(false);
+        let (every, interval) = options.checkpoint_every;
+        let policy = options.on_handler_error;
+        let receiver = self.receiver(partition_id, options).await?;
+        let (close_tx, close_rx) = watch::channel(false);
         let (done_tx, done_rx) = watch::channel(false);
         let error = Arc::new(Mutex::new(None));
-        let last_error = error.clone();
-        let persister = self.inner.options.persister.clone();
-        let key = self.checkpoint_key(receiver.consumer_group(), receiver.partition_id());
+        let listener = Listener {
+            sink: Sink::new(
+                self.checkpoint_key(receiver.consumer_group(), receiver.partition_id()),
+                self.inner.options.persister.clone(),
+                error.clone(),
+            ),
+            receiver,
+            handler,
+            policy,
+            every,
+            interval,
+        };
+        // The listener runs in a task of its own so that a panic in the handler ends it
+        // with an error rather than silently.
+        let record = error.clone();
+        let inner = tokio::spawn(listener.run(close_rx));
         tokio::spawn(async move {
-            loop {
-                let event = tokio::select! {
-                    _ = close_rx.changed() => break,
-                    e = receiver.recv() => e,
+            if let Err(e) = inner.await {
+                let why = if e.is_panic() {
+                    "the handler panicked"
+                } else {
+                    "the listener was cancelled"
                 };
-                let event = match event {
-                    Ok(e) => e,
-                    Err(e) => {
-                        tracing::warn!(partition = %key.partition_id, error = %e, "receiver stopped");
-                        *last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(e));
-                        break;
-                    }
-                };
-                let checkpoint = Checkpoint {
-                    offset: event.offset().to_owned(),
-                    sequence_number: event.sequence_number(),
-                    enqueued_time: event.enqueued_time(),
-                };
-                match handler(event).await {
-                    Ok(()) => {
-                        if let Err(e) = persister.write(&key, &checkpoint).await {
-                            tracing::warn!(error = %e, "checkpoint not written");
-                            *last_error.lock().unwrap_or_else(|p| p.into_inner()) =
-                                Some(Arc::new(e));
-                        }
-                    }
-                    Err(e) => {
-                        tracing::info!(error = %e, "handler failed; no checkpoint for this event");
-                        *last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(e));
-                    }
-                }
+                tracing::error!(error = %e, "{why}");
+                *record.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Error::new(
+                    crate::ErrorKind::Service,
+                    format!("{why}: {e}"),
+                )));
             }
-            receiver.close().await;
             let _ = done_tx.send(true);
         });
         Ok(ListenerHandle {
@@ -234,8 +267,196 @@ impl Hub {
     }
 }
 
+/// The background half of [`Hub::receive`].
+struct Listener<H> {
+    sink: Sink,
+    receiver: PartitionReceiver,
+    handler: H,
+    policy: HandlerErrorPolicy,
+    every: u32,
+    interval: Duration,
+}
+
+/// Where a listener's checkpoints and errors go. Checkpoints are written by a task of their
+/// own, always the latest one, so the listener never waits for the disk (or the store);
+/// [`Sink::finish`] waits for the last one.
+struct Sink {
+    key: CheckpointKey,
+    error: Arc<Mutex<Option<Arc<Error>>>>,
+    latest: watch::Sender<Option<Checkpoint>>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl Sink {
+    fn new(
+        key: CheckpointKey,
+        persister: Arc<dyn CheckpointPersister>,
+        error: Arc<Mutex<Option<Arc<Error>>>>,
+    ) -> Self {
+        let (latest, mut rx) = watch::channel::<Option<Checkpoint>>(None);
+        let (k, record) = (key.clone(), error.clone());
+        let writer = tokio::spawn(async move {
+            let mut written: Option<i64> = None;
+            loop {
+                let open = rx.changed().await.is_ok();
+                let next = rx.borrow_and_update().clone();
+                if let Some(c) = next.filter(|c| written != Some(c.sequence_number)) {
+                    match persister.write(&k, &c).await {
+                        Ok(()) => written = Some(c.sequence_number),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "checkpoint not written");
+                            *record.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(e));
+                        }
+                    }
+                }
+                if !open {
+                    return;
+                }
+            }
+        });
+        Self {
+            key,
+            error,
+            latest,
+            writer,
+        }
+    }
+
+    fn record(&self, e: Error) {
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(e));
+    }
+
+    /// Hands the unwritten checkpoint to the writer, if handled events are behind it.
+    fn write(&self, unwritten: &mut Unwritten) {
+        if unwritten.behind == 0 {
+            return;
+        }
+        unwritten.behind = 0;
+        self.latest.send_replace(Some(Checkpoint {
+            offset: unwritten.offset.clone(),
+            sequence_number: unwritten.sequence_number,
+            enqueued_time: unwritten.enqueued_time,
+        }));
+    }
+
+    /// Waits until the last checkpoint handed over is written.
+    async fn finish(self) {
+        drop(self.latest);
+        let _ = self.writer.await;
+    }
+}
+
+/// The last handled event's position, and how many handled events have no checkpoint yet.
+struct Unwritten {
+    offset: String,
+    sequence_number: i64,
+    enqueued_time: SystemTime,
+    behind: u32,
+}
+
+impl Default for Unwritten {
+    fn default() -> Self {
+        Self {
+            offset: String::new(),
+            sequence_number: 0,
+            enqueued_time: SystemTime::UNIX_EPOCH,
+            behind: 0,
+        }
+    }
+}
+
+impl<H, Fut> Listener<H>
+where
+    H: FnMut(ReceivedEvent) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    async fn run(mut self, mut close: watch::Receiver<bool>) {
+        // The last handled event not yet written (its position, reusing one allocation),
+        // and how many handled events are behind it.
+        let mut unwritten = Unwritten::default();
+        let mut handle_open = true;
+        // One timer for the interval, reset after each write (not one per event).
+        let write_due = tokio::time::sleep(self.interval);
+        tokio::pin!(write_due);
+        loop {
+            let event = tokio::select! {
+                changed = close.changed(), if handle_open => {
+                    match changed {
+                        Ok(()) if *close.borrow() => break,
+                        Ok(()) => continue,
+                        // The handle was dropped: keep running until the receiver stops.
+                        Err(_) => { handle_open = false; continue }
+                    }
+                }
+                () = &mut write_due, if unwritten.behind > 0 => {
+                    self.sink.write(&mut unwritten);
+                    write_due.as_mut().reset(tokio::time::Instant::now() + self.interval);
+                    continue;
+                }
+                e = self.receiver.recv() => e,
+            };
+            let event = match event {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(partition = %self.sink.key.partition_id, error = %e, "receiver stopped");
+                    self.sink.record(e);
+                    break;
+                }
+            };
+            let (sequence_number, enqueued_time) = (event.sequence_number(), event.enqueued_time());
+            let mut offset = std::mem::take(&mut unwritten.offset);
+            offset.clear();
+            offset.push_str(event.offset());
+            if let Err(e) = self.handle(event).await {
+                tracing::info!(partition = %self.sink.key.partition_id, error = %e, "handler failed; stopping before this event");
+                self.sink.record(e);
+                break;
+            }
+            unwritten.offset = offset;
+            unwritten.sequence_number = sequence_number;
+            unwritten.enqueued_time = enqueued_time;
+            unwritten.behind += 1;
+            if unwritten.behind >= self.every {
+                self.sink.write(&mut unwritten);
+                write_due
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + self.interval);
+            }
+        }
+        self.sink.write(&mut unwritten);
+        self.receiver.close().await;
+        self.sink.finish().await;
+    }
+
+    /// Calls the handler per the error policy.
+    async fn handle(&mut self, event: ReceivedEvent) -> Result<(), Error> {
+        let (attempts, delay) = match self.policy {
+            HandlerErrorPolicy::Stop => (1, Duration::ZERO),
+            HandlerErrorPolicy::Retry { attempts, delay } => (attempts.max(1), delay),
+        };
+        if attempts == 1 {
+            // No copy of the event unless a retry may need it.
+            return (self.handler)(event).await;
+        }
+        let mut attempt = 1;
+        loop {
+            match (self.handler)(event.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < attempts => {
+                    tracing::info!(attempt, error = %e, "handler failed; calling it again");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 /// A running [`Hub::receive`]: close it, wait for it to stop, read its last error.
+/// Dropping it leaves the listener running.
 #[derive(Debug)]
+#[must_use = "without the handle the listener cannot be closed or checked"]
 pub struct ListenerHandle {
     close: watch::Sender<bool>,
     done: watch::Receiver<bool>,

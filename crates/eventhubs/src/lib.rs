@@ -57,15 +57,17 @@
 //! - `hub`, `hub_receive`, `options`: the Go v3 facade [`Hub`].
 //! - [`auth`]: tokens and providers; `connection`: the one AMQP connection, CBS and token
 //!   renewal; `shared`: setup work shared by concurrent callers; `rpc`: request/response.
-//! - [`checkpoint`]: checkpoints and persisters; `event`: [`EventData`],
-//!   [`ReceivedEventData`]; `error`: [`Error`].
+//! - `checkpoint_store`: [`CheckpointStore`], [`Checkpoint`], [`Ownership`];
+//!   `memory_store`, `file_store`: the two stores here; [`persist`]: Go v3's persisters
+//!   over a store.
+//! - `event`: [`EventData`], [`ReceivedEventData`]; `error`: [`Error`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod auth;
 mod batch;
-pub mod checkpoint;
+mod checkpoint_store;
 mod client;
 mod client_options;
 mod coalesce;
@@ -73,9 +75,12 @@ mod connection;
 mod consumer;
 mod error;
 mod event;
+mod file_store;
 mod hub;
 mod hub_receive;
+mod memory_store;
 mod options;
+pub mod persist;
 mod position;
 mod producer;
 mod properties;
@@ -86,17 +91,18 @@ mod shared;
 
 pub use auth::{SasTokenProvider, Token, TokenKind, TokenProvider};
 pub use batch::{CreateBatchOptions, EventDataBatch, TryAddError, TryAddReason};
-pub use checkpoint::{
-    Checkpoint, CheckpointKey, CheckpointPersister, FilePersister, MemoryPersister,
-};
+pub use checkpoint_store::{Checkpoint, CheckpointStore, Ownership, StoreFuture};
 pub use client_options::{ClientOptions, DEFAULT_CONSUMER_GROUP};
 pub use consumer::ConsumerClient;
 pub use error::{Error, ErrorKind};
 pub use event::{Event, EventData, LastEnqueued, ReceivedEvent, ReceivedEventData};
 pub use eventhubs_amqp::types::Value;
+pub use file_store::FileCheckpointStore;
 pub use hub::{Hub, HubRuntimeInformation, PartitionInformation};
-pub use hub_receive::{ListenerHandle, ReceiveOptions};
+pub use hub_receive::{HandlerErrorPolicy, ListenerHandle, ReceiveOptions};
+pub use memory_store::InMemoryCheckpointStore;
 pub use options::HubOptions;
+pub use persist::{CheckpointPersister, FilePersister, MemoryPersister};
 pub use position::StartPosition;
 pub use producer::{ProducerClient, SendEventOptions};
 pub use properties::{EventHubProperties, PartitionProperties};

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::TokenProvider;
-use crate::checkpoint::{CheckpointPersister, MemoryPersister};
 use crate::client_options::ClientOptions;
+use crate::persist::{CheckpointPersister, MemoryPersister};
 use crate::retry::RetryOptions;
 
 /// Options of a [`Hub`](crate::Hub). `Default` gives: consumer group `$Default`, sends

@@ -18,7 +18,7 @@ use eventhubs_protocol::selector::{StartPosition as Selector, SELECTOR_FILTER};
 
 use crate::client::ClientCore;
 use crate::error::{Error, ErrorKind};
-use crate::event::{LastEnqueued, ReceivedEventData};
+use crate::event::{LastEnqueued, Origin, ReceivedEventData};
 use crate::position::StartPosition;
 use crate::rpc::unique;
 
@@ -115,6 +115,8 @@ pub struct PartitionReceiver {
     /// Events taken off the link and not yet returned.
     buffer: VecDeque<ReceivedEventData>,
     last_enqueued: Option<LastEnqueued>,
+    /// Stamped on every event (for checkpoints).
+    origin: Arc<Origin>,
 }
 
 #[derive(Debug)]
@@ -138,7 +140,13 @@ impl PartitionReceiver {
             return Err(Error::invalid("the partition id is empty"));
         }
         options.start_position.validate()?;
+        let origin = Arc::new(Origin {
+            namespace: core.namespace().to_owned(),
+            eventhub: core.hub().to_owned(),
+            consumer_group: consumer_group.to_owned(),
+        });
         let mut receiver = Self {
+            origin,
             core,
             partition_id: partition_id.to_owned(),
             consumer_group: consumer_group.to_owned(),
@@ -240,7 +248,11 @@ impl PartitionReceiver {
             match next {
                 Ok(delivery) => {
                     link.outstanding = link.outstanding.saturating_sub(1);
-                    let event = ReceivedEventData::decode(delivery.payload, &self.partition_id)?;
+                    let event = ReceivedEventData::decode(
+                        delivery.payload,
+                        &self.partition_id,
+                        &self.origin,
+                    )?;
                     self.last_sequence = Some(event.sequence_number());
                     if let Some(le) = event.last_enqueued() {
                         self.last_enqueued = Some(le.clone());
