@@ -1,7 +1,6 @@
 //! The client side: connecting over TCP or TLS, and the cheap `Connection` handle.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -12,7 +11,7 @@ use eventhubs_amqp::definitions::AmqpError;
 use eventhubs_amqp::performatives::Open;
 
 use crate::command::Command;
-use crate::driver::Driver;
+use crate::driver::{now, Driver};
 use crate::session::Session;
 use crate::tls::TlsConfig;
 use crate::Error;
@@ -152,7 +151,7 @@ where
     let (control, control_rx) = mpsc::unbounded_channel();
     let (data, data_rx) = mpsc::channel(DATA_CAPACITY);
     let (open_tx, open_rx) = oneshot::channel();
-    let engine = Engine::new(config, Instant::now());
+    let engine = Engine::new(config, now());
     let weak = WeakChannels {
         control: control.downgrade(),
         data: data.downgrade(),

@@ -2,7 +2,6 @@
 //! and turns engine events into replies, deliveries and link notifications.
 
 use eventhubs_amqp::id_map::IdMap;
-use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -155,7 +154,7 @@ impl Driver {
                         } else {
                             input.unsplit(chunk);
                         }
-                        if let Err(e) = self.engine.handle_input(Instant::now()) {
+                        if let Err(e) = self.engine.handle_input(now()) {
                             tracing::debug!(error = %e, "connection failed on input");
                         }
                     }
@@ -171,7 +170,7 @@ impl Driver {
                     }
                 }
                 _ = sleep_until(deadline) => {
-                    if let Err(e) = self.engine.handle_timeout(Instant::now()) {
+                    if let Err(e) = self.engine.handle_timeout(now()) {
                         tracing::debug!(error = %e, "connection timed out");
                     }
                 }
@@ -584,7 +583,14 @@ impl Driver {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
+/// The engine's "now": tokio's clock, so heartbeats and idle timeouts follow a paused test
+/// clock too (with std's clock, a paused runtime would see every deadline as already due
+/// and spin).
+pub(crate) fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+async fn sleep_until(deadline: Option<std::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,

@@ -14,7 +14,10 @@ use eventhubs_amqp::message::{BatchBuilder, Body, Message, Properties};
 use eventhubs_amqp::performatives::{Attach, Close, Detach, End, Flow, Performative, Transfer};
 use eventhubs_amqp::terminus::{Source, Target};
 use eventhubs_amqp::types::{Described, Symbol, Value};
+use eventhubs_protocol::cbs::{PutToken, CBS_NODE};
 use eventhubs_protocol::constants as k;
+use eventhubs_protocol::management::{ReadRequest, MANAGEMENT_NODE};
+use eventhubs_protocol::response::RequestParts;
 use eventhubs_protocol::selector::SELECTOR_FILTER;
 
 fn attach(handle: u32, name: &str, role: Role, source: &str, target: &str) -> Performative {
@@ -61,20 +64,15 @@ fn transfer(handle: u32, id: u32, format: u32) -> Performative {
     .into()
 }
 
-fn request(id: u64, props: &[(&str, &str)], body: Value) -> Bytes {
+fn request(id: u64, request: RequestParts) -> Bytes {
     Message {
         properties: Some(Properties {
             message_id: Some(Value::Ulong(id)),
             reply_to: Some("client-node".into()),
             ..Properties::default()
         }),
-        application_properties: Some(
-            props
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
-                .collect(),
-        ),
-        body: Body::Value(body),
+        application_properties: Some(request.properties),
+        body: Body::Value(request.body),
         ..Message::default()
     }
     .to_bytes()
@@ -116,33 +114,32 @@ fn main() -> std::io::Result<()> {
     batch.try_add(&Message::with_data(Bytes::from_static(b"second")));
     let put_token = request(
         1,
-        &[
-            (k::OPERATION, k::PUT_TOKEN),
-            (k::TYPE, k::JWT_TOKEN_TYPE),
-            (k::NAME, "sb://localhost/eh1"),
-        ],
-        Value::from("header.payload.signature"),
+        PutToken {
+            token_type: k::JWT_TOKEN_TYPE.to_owned(),
+            audience: "sb://localhost/eh1".to_owned(),
+            expiration_ms: None,
+            token: "header.payload.signature".to_owned(),
+        }
+        .into_parts(),
     );
     let read = request(
         2,
-        &[
-            (k::OPERATION, k::READ),
-            (k::TYPE, k::PARTITION_TYPE),
-            (k::NAME, "eh1"),
-            (k::PARTITION, "3"),
-        ],
-        Value::Null,
+        ReadRequest {
+            hub: "eh1".to_owned(),
+            partition: Some("3".to_owned()),
+        }
+        .into_parts(),
     );
     let none = Bytes::new;
     let frames: Vec<(&str, Performative, Bytes)> = vec![
         (
             "cbs-sender",
-            attach(0, "cbs", Role::Sender, "client-node", "$cbs"),
+            attach(0, "cbs", Role::Sender, "client-node", CBS_NODE),
             none(),
         ),
         (
             "cbs-receiver",
-            attach(1, "cbs-reply", Role::Receiver, "$cbs", "client-node"),
+            attach(1, "cbs-reply", Role::Receiver, CBS_NODE, "client-node"),
             none(),
         ),
         ("cbs-credit", flow(1, 10, false), none()),
@@ -158,7 +155,7 @@ fn main() -> std::io::Result<()> {
         ("consumer-credit", flow(3, 100, false), none()),
         (
             "mgmt-sender",
-            attach(4, "mgmt", Role::Sender, "client-node", "$management"),
+            attach(4, "mgmt", Role::Sender, "client-node", MANAGEMENT_NODE),
             none(),
         ),
         (
@@ -167,7 +164,7 @@ fn main() -> std::io::Result<()> {
                 5,
                 "mgmt-reply",
                 Role::Receiver,
-                "$management",
+                MANAGEMENT_NODE,
                 "client-node",
             ),
             none(),

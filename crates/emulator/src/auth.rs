@@ -2,6 +2,9 @@
 //! connection, which entity paths are authorized until when.
 
 use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use eventhubs_protocol::constants as k;
 use eventhubs_protocol::sas::SasToken;
@@ -80,35 +83,40 @@ pub(crate) fn validate(
     }
 }
 
-/// The grants of one connection.
+/// The grants of one connection. A token's expiry is a wall-clock time, but once granted
+/// its remaining life is kept on tokio's clock, so links lapse on a paused test clock just
+/// as they do in real time (and a jump of the system clock does not end them early).
 #[derive(Debug, Default)]
 pub(crate) struct Grants {
-    entries: Mutex<Vec<(String, u64)>>,
+    entries: Mutex<Vec<(String, Instant)>>,
 }
 
 impl Grants {
-    /// Records that `path` (and everything below it) is authorized until `expiry`.
+    /// Records that `path` (and everything below it) is authorized until `expiry` (Unix
+    /// seconds).
     pub(crate) fn grant(&self, path: String, expiry: u64) {
+        let left = Duration::from_secs(expiry.saturating_sub(clock::now_secs()));
+        let until = Instant::now() + left;
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         e.retain(|(p, _)| *p != path);
-        e.push((path, expiry));
+        e.push((path, until));
     }
 
     /// Until when `entity` (an entity path as from [`resource_path`]) is authorized, if it
     /// is now.
-    pub(crate) fn authorized_until(&self, entity: &str) -> Option<u64> {
-        let now = clock::now_secs();
+    pub(crate) fn authorized_until(&self, entity: &str) -> Option<Instant> {
+        let now = Instant::now();
         let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         e.iter()
-            .filter(|(p, exp)| {
-                *exp > now
+            .filter(|(p, until)| {
+                *until > now
                     && (p.is_empty()
                         || entity == p
                         || entity
                             .strip_prefix(p.as_str())
                             .is_some_and(|r| r.starts_with('/')))
             })
-            .map(|(_, exp)| *exp)
+            .map(|(_, until)| *until)
             .max()
     }
 }
@@ -181,7 +189,7 @@ mod tests {
 pub(crate) struct LinkAuth {
     grants: std::sync::Arc<Grants>,
     path: String,
-    until: u64,
+    until: Instant,
 }
 
 impl LinkAuth {
@@ -198,8 +206,7 @@ impl LinkAuth {
     /// Waits until the link is no longer authorized (a refreshed token extends it).
     pub(crate) async fn lapsed(&mut self) {
         loop {
-            let left = self.until.saturating_sub(clock::now_secs());
-            tokio::time::sleep(std::time::Duration::from_secs(left.max(1))).await;
+            tokio::time::sleep_until(self.until).await;
             match self.grants.authorized_until(&self.path) {
                 Some(u) => self.until = u,
                 None => return,

@@ -1,191 +1,98 @@
 //! The request/response nodes: `$cbs` put-token and `$management` READ (docs/PROTOCOL.md §2.4,
-//! §3). Responses echo the request's message-id as correlation-id with the same AMQP type.
+//! §3), read and answered with the protocol crate's typed messages. Responses echo the
+//! request's message-id as correlation-id with the same AMQP type.
 
-use eventhubs_amqp::message::{ApplicationProperties, Body, Message, Properties};
-use eventhubs_amqp::types::{Timestamp, Value};
+use eventhubs_amqp::definitions::condition;
+use eventhubs_amqp::message::Message;
+use eventhubs_amqp::types::Value;
+use eventhubs_protocol::cbs::PutToken;
 use eventhubs_protocol::constants as k;
+use eventhubs_protocol::management::{EventHubInfo, PartitionInfo, ReadRequest};
+use eventhubs_protocol::response::Response;
 
 use crate::auth::{self, Grants};
 use crate::clock;
 use crate::namespace::Namespace;
 
-fn app_prop<'a>(m: &'a Message, key: &str) -> Option<&'a Value> {
-    m.application_properties
-        .as_ref()?
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
-}
-
-fn app_str<'a>(m: &'a Message, key: &str) -> Option<&'a str> {
-    app_prop(m, key).and_then(Value::as_str)
-}
-
-/// A response to `request` with a status, description, optional error condition and body.
-fn response(
-    request: &Message,
-    status: i32,
-    description: &str,
-    condition: Option<&str>,
-    body: Value,
-) -> Message {
-    let mut props: ApplicationProperties = vec![
-        (k::STATUS_CODE.into(), Value::Int(status)),
-        (k::STATUS_DESCRIPTION.into(), Value::from(description)),
-    ];
-    if let Some(c) = condition {
-        props.push((k::ERROR_CONDITION.into(), Value::Symbol(c.into())));
-    }
-    let correlation_id = request
-        .properties
-        .as_ref()
-        .and_then(|p| p.message_id.clone());
-    Message {
-        properties: Some(Properties {
-            correlation_id,
-            ..Properties::default()
-        }),
-        application_properties: Some(props),
-        body: Body::Value(body),
-        ..Message::default()
-    }
-}
-
 /// Handles a `$cbs` request: validates the token and records the grant.
 pub(crate) fn put_token(ns: &Namespace, grants: &Grants, request: &Message) -> Message {
-    if app_str(request, k::OPERATION) != Some(k::PUT_TOKEN) {
-        return response(
-            request,
-            400,
-            "unsupported $cbs operation",
-            Some(k::ARGUMENT_ERROR),
-            Value::Null,
-        );
-    }
-    let token_type = app_str(request, k::TYPE).unwrap_or_default();
-    let audience = app_str(request, k::NAME).unwrap_or_default();
-    let expiration = app_prop(request, k::EXPIRATION).and_then(Value::as_i64);
-    let token = match &request.body {
-        Body::Value(Value::String(s)) => s.as_str(),
-        _ => {
-            return response(
-                request,
-                400,
-                "put-token body must be an amqp-value string",
-                Some(k::ARGUMENT_ERROR),
-                Value::Null,
-            )
-        }
+    let put = match PutToken::from_message(request) {
+        Ok(put) => put,
+        Err(e) => return Response::error(400, k::ARGUMENT_ERROR, e.0).to_message(request),
     };
-    match auth::validate(&ns.config, token_type, token, audience, expiration) {
+    let response = match auth::validate(
+        &ns.config,
+        &put.token_type,
+        &put.token,
+        &put.audience,
+        put.expiration_ms,
+    ) {
         Ok((path, expiry)) => {
-            tracing::debug!(%audience, %path, expiry, "token accepted");
+            tracing::debug!(audience = %put.audience, %path, expiry, "token accepted");
             grants.grant(path, expiry);
-            response(request, 202, "Accepted", None, Value::Null)
+            Response::ok(202, "Accepted", Value::Null)
         }
         Err(refusal) => {
-            tracing::info!(%audience, status = refusal.status, description = %refusal.description, "token refused");
+            tracing::info!(audience = %put.audience, status = refusal.status, description = %refusal.description, "token refused");
             let cond = if refusal.status == 401 {
-                "amqp:unauthorized-access"
+                condition::UNAUTHORIZED_ACCESS
             } else {
                 k::ARGUMENT_ERROR
             };
-            response(
-                request,
-                refusal.status,
-                &refusal.description,
-                Some(cond),
-                Value::Null,
-            )
+            Response::error(refusal.status, cond, refusal.description)
         }
-    }
-}
-
-fn entry(key: &str, v: Value) -> (Value, Value) {
-    (Value::String(key.into()), v)
+    };
+    response.to_message(request)
 }
 
 /// Handles a `$management` request (READ of a hub or a partition).
 pub(crate) fn management(ns: &Namespace, request: &Message) -> Message {
-    if app_str(request, k::OPERATION) != Some(k::READ) {
-        return response(
-            request,
-            400,
-            "only READ is supported",
-            Some(k::ARGUMENT_ERROR),
-            Value::Null,
-        );
-    }
-    let name = app_str(request, k::NAME).unwrap_or_default();
-    let Some(hub) = ns.hub(name) else {
-        let d = format!(
-            "The messaging entity '{}:eventhub:{name}' could not be found.",
-            ns.config.namespace
-        );
-        return response(request, 404, &d, Some("amqp:not-found"), Value::Null);
+    let response = match ReadRequest::from_message(request) {
+        Ok(read) => read_response(ns, &read),
+        Err(e) => Response::error(400, k::ARGUMENT_ERROR, e.0),
     };
-    match app_str(request, k::TYPE) {
-        Some(k::EVENTHUB_TYPE) => {
-            let ids = hub
-                .partitions
-                .iter()
-                .map(|p| Value::String(p.id.clone()))
-                .collect();
-            let body = Value::Map(vec![
-                entry("name", Value::from(hub.name.as_str())),
-                entry("type", Value::from(k::EVENTHUB_TYPE)),
-                entry("created_at", Value::Timestamp(Timestamp(hub.created_ms))),
-                entry("partition_count", Value::Int(hub.partitions.len() as i32)),
-                entry("partition_ids", Value::Array(ids)),
-                entry("georeplication_factor", Value::Int(1)),
-            ]);
-            response(request, 200, "OK", None, body)
-        }
-        Some(k::PARTITION_TYPE) => {
-            let id = app_str(request, k::PARTITION).unwrap_or_default();
-            let Some(p) = hub.partition(id) else {
-                let d = format!(
-                    "The messaging entity '{}:eventhub:{}/partitions/{id}' could not be found.",
-                    ns.config.namespace, hub.name
-                );
-                return response(request, 404, &d, Some("amqp:not-found"), Value::Null);
-            };
-            let info = p.lock().info();
-            let time = info.last_enqueued_ms.unwrap_or(k::YEAR_ONE_MILLIS);
-            let body = Value::Map(vec![
-                entry("name", Value::from(hub.name.as_str())),
-                entry("type", Value::from(k::PARTITION_TYPE)),
-                entry("partition", Value::from(id)),
-                entry(
-                    "begin_sequence_number",
-                    Value::Long(info.begin_sequence_number),
-                ),
-                entry(
-                    "last_enqueued_sequence_number",
-                    Value::Long(info.last_sequence_number),
-                ),
-                entry(
-                    "last_enqueued_offset",
-                    Value::String(info.last_offset.to_string()),
-                ),
-                entry("last_enqueued_time_utc", Value::Timestamp(Timestamp(time))),
-                entry("is_partition_empty", Value::Bool(info.is_empty)),
-                entry("begin_sequence_number_epoch", Value::Int(0)),
-                entry("last_enqueued_sequence_number_epoch", Value::Int(0)),
-                entry("last_enqueued_replicationgroupepoch", Value::Int(0)),
-                entry(
-                    "runtime_info_retrieval_time_utc",
-                    Value::Timestamp(Timestamp(clock::now_ms())),
-                ),
-            ]);
-            response(request, 200, "OK", None, body)
-        }
-        other => response(
-            request,
-            400,
-            &format!("unsupported type {other:?}"),
-            Some(k::ARGUMENT_ERROR),
-            Value::Null,
-        ),
-    }
+    response.to_message(request)
+}
+
+fn read_response(ns: &Namespace, read: &ReadRequest) -> Response {
+    let Some(hub) = ns.hub(&read.hub) else {
+        return Response::error(
+            404,
+            condition::NOT_FOUND,
+            format!(
+                "The messaging entity '{}:eventhub:{}' could not be found.",
+                ns.config.namespace, read.hub
+            ),
+        );
+    };
+    let Some(id) = &read.partition else {
+        let info = EventHubInfo {
+            name: hub.name.clone(),
+            created_at_ms: Some(hub.created_ms),
+            partition_ids: hub.partitions.iter().map(|p| p.id.clone()).collect(),
+        };
+        return Response::ok(200, "OK", info.to_value());
+    };
+    let Some(p) = hub.partition(id) else {
+        return Response::error(
+            404,
+            condition::NOT_FOUND,
+            format!(
+                "The messaging entity '{}:eventhub:{}/partitions/{id}' could not be found.",
+                ns.config.namespace, hub.name
+            ),
+        );
+    };
+    let stats = p.lock().info();
+    let info = PartitionInfo {
+        hub: hub.name.clone(),
+        partition: id.clone(),
+        begin_sequence_number: stats.begin_sequence_number,
+        last_enqueued_sequence_number: stats.last_sequence_number,
+        last_enqueued_offset: stats.last_offset.to_string(),
+        last_enqueued_time_ms: stats.last_enqueued_ms,
+        is_empty: stats.is_empty,
+        retrieval_time_ms: Some(clock::now_ms()),
+    };
+    Response::ok(200, "OK", info.to_value())
 }

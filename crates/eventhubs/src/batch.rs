@@ -88,12 +88,16 @@ pub enum TryAddReason {
         /// The batch's limit.
         max: u64,
     },
+    /// One of its properties cannot be encoded (an array whose elements differ in type);
+    /// the error's text names it.
+    InvalidProperty,
 }
 
 /// An event [`EventDataBatch::try_add`] did not take, handed back with the reason.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}", match reason {
     TryAddReason::Full => "the batch is full".to_owned(),
+    TryAddReason::InvalidProperty => event.validate().err().map_or_else(String::new, |e| e.to_string()),
     TryAddReason::TooLarge { size, max } => format!("the event takes {size} bytes in a batch; the limit is {max} bytes"),
 })]
 pub struct TryAddError {
@@ -127,7 +131,7 @@ impl TryAddError {
 impl From<TryAddError> for Error {
     fn from(e: TryAddError) -> Self {
         let kind = match e.reason {
-            TryAddReason::Full => ErrorKind::InvalidArgument,
+            TryAddReason::Full | TryAddReason::InvalidProperty => ErrorKind::InvalidArgument,
             TryAddReason::TooLarge { .. } => ErrorKind::MessageTooLarge,
         };
         Self::new(kind, e.to_string())
@@ -153,7 +157,8 @@ impl EventDataBatch {
     }
 
     /// Adds `event` if it fits. If not, it comes back inside the error: `is_full()` when a
-    /// new batch would take it, `TooLarge` when no batch can.
+    /// new batch would take it, `TooLarge` when no batch can, `InvalidProperty` when a
+    /// property value cannot be encoded.
     pub fn try_add(&mut self, event: EventData) -> Result<(), TryAddError> {
         match self.add(&event) {
             None => Ok(()),
@@ -166,6 +171,9 @@ impl EventDataBatch {
 
     /// Adds `event` by reference; `Some(reason)` when it did not fit.
     pub(crate) fn add(&mut self, event: &EventData) -> Option<TryAddReason> {
+        if event.validate().is_err() {
+            return Some(TryAddReason::InvalidProperty);
+        }
         self.scratch.clear();
         event.encode_into(&mut self.scratch);
         if self.builder.try_add_encoded(&self.scratch) {

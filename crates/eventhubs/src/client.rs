@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use eventhubs_amqp::types::Value;
 use eventhubs_protocol::connection_string::ConnectionString;
-use eventhubs_protocol::constants as k;
+use eventhubs_protocol::management::ReadRequest;
 
 use crate::auth::{SasTokenProvider, TokenProvider};
 use crate::client_options::ClientOptions;
@@ -211,18 +211,11 @@ impl ClientCore {
             let hub = hub.clone();
             async move {
                 let mgmt = self.conn.management(&live).await?;
-                let mut props = vec![
-                    (k::OPERATION.to_owned(), Value::from(k::READ)),
-                    (k::NAME.to_owned(), Value::from(hub.as_str())),
-                ];
-                match partition {
-                    Some(p) => {
-                        props.push((k::TYPE.to_owned(), Value::from(k::PARTITION_TYPE)));
-                        props.push((k::PARTITION.to_owned(), Value::from(p)));
-                    }
-                    None => props.push((k::TYPE.to_owned(), Value::from(k::EVENTHUB_TYPE))),
-                }
-                Ok(mgmt.call(props, Value::Null, timeout).await?.body)
+                let read = ReadRequest {
+                    hub,
+                    partition: partition.map(str::to_owned),
+                };
+                Ok(mgmt.call(read.into_parts(), timeout).await?.body)
             }
         })
         .await

@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime};
 use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig, SaslClient};
 use eventhubs_amqp::types::{Symbol, Value};
 use eventhubs_amqp_io::{Connection, Sender, Session, TlsConfig};
-use eventhubs_protocol::constants as k;
+use eventhubs_protocol::cbs::{PutToken, CBS_NODE};
+use eventhubs_protocol::management::MANAGEMENT_NODE;
 
 use crate::auth::TokenProvider;
 use crate::error::{Error, ErrorKind};
@@ -209,7 +210,7 @@ impl HubConnection {
                 move || async move {
                     authorize(&settings, &live2, &settings.endpoint.audience("")).await?;
                     Ok(Arc::new(
-                        RpcClient::open(&live2.session, "$management").await?,
+                        RpcClient::open(&live2.session, MANAGEMENT_NODE).await?,
                     ))
                 },
             )
@@ -248,7 +249,7 @@ async fn open(
         Connection::connect_tcp(&addr, config).await?
     };
     let session = connection.begin().await?;
-    let cbs = RpcClient::open(&session, "$cbs").await?;
+    let cbs = RpcClient::open(&session, CBS_NODE).await?;
     if closed.load(Ordering::Acquire) {
         let _ = connection.close(None).await;
         return Err(HubConnection::closed_error());
@@ -304,24 +305,18 @@ async fn put_token(
         .expires_at
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    cbs.call(
-        vec![
-            (k::OPERATION.to_owned(), Value::from(k::PUT_TOKEN)),
-            (k::TYPE.to_owned(), Value::from(token.kind.cbs_type())),
-            (k::NAME.to_owned(), Value::from(audience)),
-            (
-                k::EXPIRATION.to_owned(),
-                Value::Timestamp(eventhubs_amqp::types::Timestamp(expiration)),
-            ),
-        ],
-        Value::String(token.value),
-        settings.operation_timeout,
-    )
-    .await
-    .map_err(|e| {
-        tracing::warn!(%audience, error = %e, "token refused");
-        e
-    })?;
+    let put = PutToken {
+        token_type: token.kind.cbs_type().to_owned(),
+        audience: audience.to_owned(),
+        expiration_ms: Some(expiration),
+        token: token.value,
+    };
+    cbs.call(put.into_parts(), settings.operation_timeout)
+        .await
+        .map_err(|e| {
+            tracing::warn!(%audience, error = %e, "token refused");
+            e
+        })?;
     tracing::debug!(%audience, "token accepted");
     Ok(token.expires_at)
 }
@@ -336,6 +331,12 @@ fn renew_after(remaining: Duration) -> Duration {
 /// Renews `audience`'s token before each expiry while the connection lives. The schedule
 /// runs on tokio's clock (a token's remaining lifetime is taken when it is issued), so it
 /// follows a paused test clock.
+///
+/// Whatever the provider returns is put: a token with no later expiry than the last one
+/// (a fixed signature, or a frozen wall clock under a paused test clock) still restarts the
+/// service's count of its remaining life. For a fixed signature that means a few puts as its
+/// end nears (each at four fifths of what is left, at least a second apart) and then the
+/// links end with it, as the warning says.
 async fn refresh_loop(
     settings: Settings,
     live: Weak<Live>,
@@ -344,32 +345,46 @@ async fn refresh_loop(
 ) {
     let lifetime = |at: SystemTime| at.duration_since(SystemTime::now()).unwrap_or_default();
     let mut valid_until = tokio::time::Instant::now() + lifetime(expires_at);
+    let mut warned_not_later = false;
+    let mut failed_tries: u32 = 0;
     loop {
-        let remaining = valid_until.saturating_duration_since(tokio::time::Instant::now());
-        tokio::time::sleep(renew_after(remaining)).await;
+        let wait = if failed_tries == 0 {
+            let remaining = valid_until.saturating_duration_since(tokio::time::Instant::now());
+            renew_after(remaining).max(MIN_RENEWAL_GAP)
+        } else {
+            // Retry a failed renewal soon, backing off: 1, 2, 4 … 30 s.
+            MIN_RENEWAL_GAP
+                .saturating_mul(1 << (failed_tries - 1).min(5))
+                .min(Duration::from_secs(30))
+        };
+        tokio::time::sleep(wait).await;
         let Some(live) = live.upgrade() else { return };
         match put_token(&settings, &live.cbs, &audience).await {
-            Ok(next) if next > expires_at => {
-                tracing::debug!(%audience, "token renewed");
+            Ok(next) => {
+                if next > expires_at {
+                    tracing::debug!(%audience, "token renewed");
+                } else if !warned_not_later {
+                    warned_not_later = true;
+                    tracing::warn!(%audience, "the token provider returned no later expiry (a fixed signature?); links end when it expires");
+                }
                 valid_until = tokio::time::Instant::now() + lifetime(next);
                 expires_at = next;
-            }
-            Ok(_) => {
-                tracing::warn!(%audience, "the token provider returned no later expiry (a fixed signature?); links end when it expires");
-                return;
+                failed_tries = 0;
             }
             Err(e) => {
                 if tokio::time::Instant::now() >= valid_until {
                     tracing::warn!(%audience, error = %e, "token renewal failed and the token expired");
                     return;
                 }
-                tracing::warn!(%audience, error = %e, "token renewal failed; retrying in 1 s");
-                drop(live);
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                failed_tries = failed_tries.saturating_add(1);
+                tracing::warn!(%audience, error = %e, attempt = failed_tries, "token renewal failed; retrying while the current token is valid");
             }
         }
     }
 }
+
+/// The shortest time between two puts of one audience's token.
+const MIN_RENEWAL_GAP: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,9 @@ pub enum ErrorKind {
     OwnershipLost,
     /// The service is busy or throttling; retry after a delay.
     ServerBusy,
+    /// A limit of the hub or namespace was reached, such as five receivers per partition and
+    /// consumer group: close a receiver (or use another consumer group) before retrying.
+    QuotaExceeded,
     /// An operation did not complete in time.
     Timeout,
     /// The connection or link was lost; a new one can be opened.
@@ -33,8 +36,12 @@ pub enum ErrorKind {
     Checkpoint,
 }
 
-/// An Event Hubs client error. Cloning is cheap (the source is shared), so one failure can
+/// An Event Hubs client error. Cloning is cheap (the cause is shared), so one failure can
 /// be reported to every caller that waited on the same operation.
+///
+/// Its `Display` tells the whole story on one line, the underlying cause's text included,
+/// so `source()` is `None`: an error reporter that walks the chain (`anyhow`'s `{:#}`,
+/// `eyre`) prints every fact once. The cause stays visible in `Debug`.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
@@ -42,8 +49,8 @@ pub struct Error {
     message: String,
     condition: Option<String>,
     events_sent: Option<usize>,
-    #[source]
-    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+    // Not `#[source]`: its text is already part of `message`.
+    cause: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
@@ -54,15 +61,16 @@ impl Error {
             message: message.into(),
             condition: None,
             events_sent: None,
-            source: None,
+            cause: None,
         }
     }
 
+    /// Keeps `cause` (for `Debug`); the message must already say what it says.
     pub(crate) fn with_source(
         mut self,
-        source: impl std::error::Error + Send + Sync + 'static,
+        cause: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        self.source = Some(std::sync::Arc::new(source));
+        self.cause = Some(std::sync::Arc::new(cause));
         self
     }
 
@@ -118,6 +126,7 @@ impl Error {
             condition::MESSAGE_SIZE_EXCEEDED => ErrorKind::MessageTooLarge,
             condition::STOLEN => ErrorKind::OwnershipLost,
             k::SERVER_BUSY => ErrorKind::ServerBusy,
+            condition::RESOURCE_LIMIT_EXCEEDED => ErrorKind::QuotaExceeded,
             k::TIMEOUT_ERROR => ErrorKind::Timeout,
             k::ARGUMENT_ERROR | condition::INVALID_FIELD | condition::NOT_ALLOWED => {
                 ErrorKind::InvalidArgument
@@ -158,7 +167,7 @@ impl From<eventhubs_amqp_io::Error> for Error {
             message,
             condition,
             events_sent: None,
-            source: Some(std::sync::Arc::new(e)),
+            cause: Some(std::sync::Arc::new(e)),
         }
     }
 }
@@ -180,5 +189,39 @@ mod tests {
         let io: Error = eventhubs_amqp_io::Error::Closed.into();
         assert_eq!(io.kind(), ErrorKind::ConnectionLost);
         assert!(io.is_transient());
+    }
+
+    /// No fact is printed twice by a reporter that walks the `source()` chain.
+    #[test]
+    fn display_and_source_do_not_repeat() {
+        use std::error::Error as _;
+        let bad_string = eventhubs_protocol::connection_string::ConnectionString::parse("x=1")
+            .map(|_| ())
+            .unwrap_err();
+        let errors = [
+            Error::invalid(format!("invalid connection string: {bad_string}"))
+                .with_source(bad_string),
+            eventhubs_amqp_io::Error::Io(std::io::Error::other("connection reset")).into(),
+        ];
+        for e in errors {
+            let mut chain = vec![e.to_string()];
+            let mut next = e.source();
+            while let Some(s) = next {
+                chain.push(s.to_string());
+                next = s.source();
+            }
+            for (i, outer) in chain.iter().enumerate() {
+                for inner in &chain[i + 1..] {
+                    assert!(
+                        !outer.contains(inner.as_str()),
+                        "{chain:?} repeats {inner:?}"
+                    );
+                }
+            }
+            assert!(
+                format!("{e:?}").contains("cause"),
+                "the cause stays in Debug"
+            );
+        }
     }
 }

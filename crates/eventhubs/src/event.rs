@@ -92,6 +92,17 @@ impl EventData {
         &self.properties
     }
 
+    /// Checks what `encode` cannot refuse: every property value must be encodable (an
+    /// AMQP array holds elements of one type).
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        for (name, value) in &self.properties {
+            value
+                .validate()
+                .map_err(|e| Error::invalid(format!("event property {name:?}: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// The AMQP message this event is sent as.
     pub(crate) fn to_message(&self) -> Message {
         let properties = (self.message_id.is_some()
@@ -188,12 +199,31 @@ pub struct ReceivedEventData {
     origin: std::sync::Arc<Origin>,
     raw: Bytes,
     message: Message,
+    /// The body as bytes (see `data`), computed once.
+    data: Bytes,
     partition_id: String,
     sequence_number: i64,
     offset: String,
     enqueued_time: SystemTime,
     partition_key: Option<String>,
     last_enqueued: Option<LastEnqueued>,
+}
+
+/// The bytes `ReceivedEventData::data` returns for `body`.
+fn body_bytes(body: &Body) -> Bytes {
+    match body {
+        Body::Data(sections) if sections.len() == 1 => sections[0].clone(),
+        Body::Data(sections) => {
+            let mut joined = BytesMut::with_capacity(sections.iter().map(Bytes::len).sum());
+            for section in sections {
+                joined.extend_from_slice(section);
+            }
+            joined.freeze()
+        }
+        Body::Value(Value::Binary(b)) => b.clone(),
+        Body::Value(Value::String(s)) => Bytes::copy_from_slice(s.as_bytes()),
+        _ => Bytes::new(),
+    }
 }
 
 fn annotation<'a>(annotations: &'a Annotations, key: &str) -> Option<&'a Value> {
@@ -264,9 +294,11 @@ impl ReceivedEventData {
                 enqueued_time: time_of(annotation(da, k::LAST_ENQUEUED_TIME_UTC))?,
             })
         });
+        let data = body_bytes(&message.body);
         Ok(Self {
             origin: origin.clone(),
             raw,
+            data,
             message,
             partition_id: partition_id.to_owned(),
             sequence_number,
@@ -282,12 +314,19 @@ impl ReceivedEventData {
         &self.origin
     }
 
-    /// The body: the data section (the first, if several), or empty for other bodies.
+    /// The body as bytes: its data sections joined (one section, the norm, is not copied),
+    /// or the bytes of an `amqp-value` body that holds binary or a string. Any other body
+    /// (an `amqp-sequence`, an `amqp-value` of another type) gives no bytes: read it with
+    /// [`body`](Self::body).
+    #[doc(alias = "Data")]
     pub fn data(&self) -> &[u8] {
-        match &self.message.body {
-            Body::Data(sections) => sections.first().map_or(&[][..], |b| &b[..]),
-            _ => &[],
-        }
+        &self.data
+    }
+
+    /// The AMQP body as sent: data sections, `amqp-value` or `amqp-sequence` (the other
+    /// SDKs can send all three).
+    pub fn body(&self) -> &Body {
+        &self.message.body
     }
 
     /// The body as text, if it is UTF-8.

@@ -96,6 +96,7 @@ pub use client_options::{ClientOptions, DEFAULT_CONSUMER_GROUP};
 pub use consumer::ConsumerClient;
 pub use error::{Error, ErrorKind};
 pub use event::{Event, EventData, LastEnqueued, ReceivedEvent, ReceivedEventData};
+pub use eventhubs_amqp::message::Body as AmqpBody;
 pub use eventhubs_amqp::types::Value;
 pub use file_store::FileCheckpointStore;
 pub use hub::{Hub, HubRuntimeInformation, PartitionInformation};

@@ -143,6 +143,7 @@ impl ProducerClient {
             options.partition_id.as_deref(),
             options.partition_key.as_deref(),
         )?;
+        event.validate()?;
         // Hub sends group by key (a batch routes by its envelope's key); partition sends
         // keep the events' keys inside the batch.
         let key = if options.partition_id.is_none() {
@@ -170,6 +171,8 @@ impl ProducerClient {
         let mut groups: Vec<(Option<String>, Vec<EventData>)> = Vec::new();
         for event in events {
             let event = event.into();
+            // Refused before anything is sent, so a bad event cannot split the call.
+            event.validate()?;
             let key = options
                 .partition_key
                 .clone()
@@ -200,7 +203,7 @@ impl ProducerClient {
                     Some(TryAddReason::TooLarge { size, max }) => {
                         return Err(too_large(size, max).with_events_sent(sent));
                     }
-                    Some(_) => {}
+                    Some(_) => {} // full: send it and start the next
                 }
                 let n = batch.len();
                 self.send_batch(batch)

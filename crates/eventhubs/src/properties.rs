@@ -4,8 +4,11 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use eventhubs_amqp::types::Value;
+use eventhubs_protocol::management::{EventHubInfo, PartitionInfo};
+use eventhubs_protocol::response::MalformedMessage;
 
 use crate::error::{Error, ErrorKind};
+use crate::event::time_from_millis;
 
 /// An event hub's properties.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,68 +44,40 @@ pub struct PartitionProperties {
 
 impl EventHubProperties {
     pub(crate) fn from_response(body: &Value, hub: &str) -> Result<Self, Error> {
-        let partition_ids: Vec<String> = match field(body, "partition_ids") {
-            Some(Value::Array(ids) | Value::List(ids)) => ids
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => return Err(bad_response("partition_ids")),
-        };
+        let info = EventHubInfo::from_value(body).map_err(bad_response)?;
         Ok(Self {
-            name: field_str(body, "name").unwrap_or_else(|| hub.to_owned()),
-            created_on: field_time(body, "created_at").unwrap_or(UNIX_EPOCH),
-            partition_ids,
+            name: if info.name.is_empty() {
+                hub.to_owned()
+            } else {
+                info.name
+            },
+            created_on: info.created_at_ms.map_or(UNIX_EPOCH, time_from_millis),
+            partition_ids: info.partition_ids,
         })
     }
 }
 
 impl PartitionProperties {
     pub(crate) fn from_response(body: &Value, hub: &str, id: &str) -> Result<Self, Error> {
-        let long = |name: &str| {
-            field(body, name)
-                .and_then(Value::as_i64)
-                .ok_or_else(|| bad_response(name))
-        };
+        let info = PartitionInfo::from_value(body).map_err(bad_response)?;
         Ok(Self {
-            eventhub_name: field_str(body, "name").unwrap_or_else(|| hub.to_owned()),
+            eventhub_name: if info.hub.is_empty() {
+                hub.to_owned()
+            } else {
+                info.hub
+            },
             id: id.to_owned(),
-            beginning_sequence_number: long("begin_sequence_number")?,
-            last_enqueued_sequence_number: long("last_enqueued_sequence_number")?,
-            last_enqueued_offset: field_str(body, "last_enqueued_offset")
-                .ok_or_else(|| bad_response("last_enqueued_offset"))?,
-            last_enqueued_time: field_time(body, "last_enqueued_time_utc").unwrap_or(UNIX_EPOCH),
-            is_empty: matches!(field(body, "is_partition_empty"), Some(Value::Bool(true))),
+            beginning_sequence_number: info.begin_sequence_number,
+            last_enqueued_sequence_number: info.last_enqueued_sequence_number,
+            last_enqueued_offset: info.last_enqueued_offset,
+            last_enqueued_time: info
+                .last_enqueued_time_ms
+                .map_or(UNIX_EPOCH, time_from_millis),
+            is_empty: info.is_empty,
         })
     }
 }
 
-fn field<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
-    match body {
-        Value::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(name))
-            .map(|(_, v)| v),
-        _ => None,
-    }
-}
-
-fn field_str(body: &Value, name: &str) -> Option<String> {
-    match field(body, name)? {
-        Value::String(s) => Some(s.clone()),
-        other => other.as_i64().map(|n| n.to_string()),
-    }
-}
-
-fn field_time(body: &Value, name: &str) -> Option<SystemTime> {
-    match field(body, name)? {
-        Value::Timestamp(t) => Some(crate::event::time_from_millis(t.0)),
-        _ => None,
-    }
-}
-
-fn bad_response(name: &str) -> Error {
-    Error::new(
-        ErrorKind::Service,
-        format!("the management response has no valid {name}"),
-    )
+fn bad_response(e: MalformedMessage) -> Error {
+    Error::new(ErrorKind::Service, e.0)
 }

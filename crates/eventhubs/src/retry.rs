@@ -1,5 +1,8 @@
 //! Retry policy: how many times, how long between tries (exponential with jitter).
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How transient failures are retried.
@@ -8,9 +11,12 @@ use std::time::Duration;
 /// use std::time::Duration;
 /// use eventhubs::RetryOptions;
 /// let retry = RetryOptions::default().max_retries(5).delay(Duration::from_millis(50));
-/// assert_eq!(retry.delay_for(0), Duration::from_millis(50) + retry.jitter_for(0));
+/// // 50 ms, plus up to 20% at random.
+/// let first = retry.delay_for(0);
+/// assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(60));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RetryOptions {
     /// Tries after the first (default 3).
     pub max_retries: u32,
@@ -18,7 +24,8 @@ pub struct RetryOptions {
     pub delay: Duration,
     /// Longest delay (default 30 s).
     pub max_delay: Duration,
-    /// Up to this fraction of the delay is added at random (default 0.2).
+    /// Up to this fraction of the delay is added at random (default 0.2). Values outside
+    /// `0.0..=1.0` are clamped when used; NaN counts as 0.
     pub jitter: f64,
 }
 
@@ -58,9 +65,12 @@ impl RetryOptions {
         self
     }
 
-    /// The delay before retry number `attempt` (from 0), jitter included.
+    /// The delay before retry number `attempt` (from 0): the exponential delay plus a
+    /// random part, drawn afresh on every call so that clients failing together do not
+    /// retry together.
     pub fn delay_for(&self, attempt: u32) -> Duration {
-        self.base_delay(attempt) + self.jitter_for(attempt)
+        let base = self.base_delay(attempt);
+        base + base.mul_f64(self.jitter_fraction() * random_unit())
     }
 
     /// Exponential delay without jitter.
@@ -70,13 +80,49 @@ impl RetryOptions {
             .min(self.max_delay)
     }
 
-    /// The jitter part of [`RetryOptions::delay_for`] (deterministic per attempt and
-    /// process, spread across processes).
-    pub fn jitter_for(&self, attempt: u32) -> Duration {
-        let base = self.base_delay(attempt);
-        let seed = u64::from(std::process::id()).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            ^ u64::from(attempt).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        let unit = (seed >> 11) as f64 / (1u64 << 53) as f64;
-        base.mul_f64(self.jitter * unit)
+    /// The jitter fraction as used: the field may hold anything, since it is public.
+    fn jitter_fraction(&self) -> f64 {
+        if self.jitter.is_nan() {
+            0.0
+        } else {
+            self.jitter.clamp(0.0, 1.0)
+        }
+    }
+}
+
+/// A uniform number in `[0, 1)`, different on every call and in every process: the
+/// standard library's per-process random hash keys applied to a counter.
+fn random_unit() -> f64 {
+    static KEYS: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let bits = KEYS.get_or_init(RandomState::new).hash_one(n);
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_jitter_value_gives_a_bounded_delay() {
+        for jitter in [f64::NAN, -1.0, f64::NEG_INFINITY, f64::INFINITY, 7.0, 0.5] {
+            let mut retry = RetryOptions::default().delay(Duration::from_millis(100));
+            retry.jitter = jitter; // a public field: set directly, not through the setter
+            for attempt in 0..30 {
+                let d = retry.delay_for(attempt);
+                let base = retry.base_delay(attempt);
+                assert!(d >= base && d <= base * 2, "{jitter}: {d:?} for {base:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn delays_for_one_attempt_differ_between_calls() {
+        let retry = RetryOptions::default();
+        let delays: std::collections::HashSet<Duration> =
+            (0..100).map(|_| retry.delay_for(2)).collect();
+        // Lock-step retries would give one value; random jitter gives about 100.
+        assert!(delays.len() > 90, "{} distinct delays of 100", delays.len());
     }
 }

@@ -12,7 +12,8 @@ use eventhubs_amqp::connection::LinkConfig;
 use eventhubs_amqp::message::{Body, Message, Properties};
 use eventhubs_amqp::types::Value;
 use eventhubs_amqp_io::{Sender, Session};
-use eventhubs_protocol::constants as k;
+use eventhubs_protocol::cbs::CBS_NODE;
+use eventhubs_protocol::response::{RequestParts, Response};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, ErrorKind};
@@ -35,12 +36,6 @@ impl Drop for RpcClient {
         // Dropping the reader drops its receiver, which detaches the reply link.
         self.reader.abort();
     }
-}
-
-/// A successful response's body.
-#[derive(Debug)]
-pub(crate) struct Response {
-    pub body: Value,
 }
 
 impl RpcClient {
@@ -99,25 +94,32 @@ impl RpcClient {
         !self.reader.is_finished()
     }
 
-    /// Sends a request with these application properties and body; waits up to
-    /// `timeout` for the response. Statuses outside 200–299 become errors carrying the
-    /// response's error condition and description. Cancel-safe: a cancelled request's
-    /// response, if it comes, is dropped.
+    /// What this node's requests are, in a user's words (error messages never say `$cbs`).
+    fn what(&self) -> &'static str {
+        if self.node == CBS_NODE {
+            "the authorization request (put-token)"
+        } else {
+            "the management request"
+        }
+    }
+
+    /// Sends `request`; waits up to `timeout` for the response. Statuses outside 200–299
+    /// become errors carrying the response's error condition and description.
+    /// Cancel-safe: a cancelled request's response, if it comes, is dropped.
     pub(crate) async fn call(
         &self,
-        properties: Vec<(String, Value)>,
-        body: Value,
+        request: RequestParts,
         timeout: Duration,
     ) -> Result<Response, Error> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let request = Message {
+        let message = Message {
             properties: Some(Properties {
                 message_id: Some(Value::Ulong(id)),
                 reply_to: Some(self.reply_to.clone()),
                 ..Properties::default()
             }),
-            application_properties: Some(properties),
-            body: Body::Value(body),
+            application_properties: Some(request.properties),
+            body: Body::Value(request.body),
             ..Message::default()
         };
         let (tx, rx) = oneshot::channel();
@@ -129,13 +131,13 @@ impl RpcClient {
             waiting: &self.waiting,
             id,
         };
-        let node = self.node;
+        let what = self.what();
         let exchange = async {
-            self.sender.send_encoded(request.to_bytes(), 0).await?;
+            self.sender.send_encoded(message.to_bytes(), 0).await?;
             rx.await.map_err(|_| {
                 Error::new(
                     ErrorKind::ConnectionLost,
-                    format!("the {node} reply link closed before the response"),
+                    format!("the connection's reply link closed before {what} was answered"),
                 )
             })
         };
@@ -144,41 +146,25 @@ impl RpcClient {
             .map_err(|_| {
                 Error::new(
                     ErrorKind::Timeout,
-                    format!("{node} did not answer within {timeout:?}"),
+                    format!("{what} got no answer within {timeout:?}"),
                 )
             })??;
-        let prop = |name: &str| {
-            reply
-                .application_properties
-                .as_ref()
-                .and_then(|p| p.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        };
-        let status = prop(k::STATUS_CODE)
-            .and_then(|v| v.as_i64())
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Service,
-                    format!("{node} response has no status-code"),
-                )
-            })? as i32;
-        if !(200..300).contains(&status) {
-            let description = prop(k::STATUS_DESCRIPTION)
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let condition = prop(k::ERROR_CONDITION).and_then(|v| v.as_str().map(str::to_owned));
-            let message = format!("{node} request failed with status {status}: {description}");
-            return Err(match (condition, status) {
-                (Some(c), _) => Error::from_condition(&c, message),
+        let response = Response::from_message(reply)
+            .map_err(|e| Error::new(ErrorKind::Service, format!("{what}: {e}")))?;
+        if !response.is_success() {
+            let status = response.status;
+            let message = format!(
+                "{what} failed with status {status}: {}",
+                response.description
+            );
+            return Err(match (response.condition.as_deref(), status) {
+                (Some(c), _) => Error::from_condition(c, message),
                 (None, 401) => Error::new(ErrorKind::Unauthorized, message),
                 (None, 404) => Error::new(ErrorKind::NotFound, message),
                 (None, _) => Error::new(ErrorKind::Service, message),
             });
         }
-        let body = match reply.body {
-            Body::Value(v) => v,
-            _ => Value::Null,
-        };
-        Ok(Response { body })
+        Ok(response)
     }
 }
 

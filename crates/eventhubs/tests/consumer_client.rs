@@ -151,3 +151,32 @@ async fn starts_at_latest_and_batches_wait_bounded() {
     assert_eq!(e.data_as_str(), Some("new"));
     assert_eq!(e.sequence_number(), 1);
 }
+
+/// A sixth receiver on one partition and consumer group is over the service's quota: the
+/// error says so by kind (not a generic service error) and in words that say what to do,
+/// and it is not retried as if transient.
+#[tokio::test]
+async fn sixth_receiver_is_a_quota_error() {
+    let (em, _hub) = start().await;
+    let (_producer, consumer) = clients(&em);
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        open.push(
+            within("open", consumer.open_partition_receiver("0", earliest()))
+                .await
+                .unwrap(),
+        );
+    }
+    let err = within("sixth", consumer.open_partition_receiver("0", earliest()))
+        .await
+        .expect_err("a sixth receiver is refused");
+    assert_eq!(err.kind(), eventhubs::ErrorKind::QuotaExceeded, "{err}");
+    assert!(!err.is_transient());
+    let text = err.to_string();
+    assert!(text.contains("partition 0"), "{text}");
+    eprintln!("sixth receiver: {text}");
+    // Closing one makes room.
+    drop(open.pop());
+    let again = common::eventually(|| consumer.open_partition_receiver("0", earliest())).await;
+    drop(again);
+}

@@ -229,3 +229,63 @@ async fn an_oversize_send_fails_alone() {
     assert_eq!(failed, [150]);
     assert_eq!(stored(&em, 1), 299);
 }
+
+/// An array property whose elements differ in type cannot be encoded as AMQP: the send is
+/// refused with the property's name, and nothing reaches the hub (not even the good events
+/// of the same `send_events` call).
+#[tokio::test]
+async fn mixed_type_array_property_is_refused() {
+    use eventhubs::Value;
+    let (em, _hub) = start().await;
+    let producer = producer(&em);
+    let mixed = Value::Array(vec![Value::Int(1), Value::from("two")]);
+    let bad = EventData::from("bad").with_property("readings", mixed);
+    let to_2 = || SendEventOptions::default().partition_id("2");
+
+    let err = within("send", producer.send_event(bad.clone(), to_2()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(err.to_string().contains("\"readings\""), "{err}");
+    assert!(err.to_string().contains("string"), "{err}");
+
+    let err = within(
+        "send_events",
+        producer.send_events([EventData::from("good"), bad.clone()], to_2()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert_eq!(stored(&em, 2), 0, "nothing sent");
+
+    // Arrays of one type are fine.
+    let good = EventData::from("ok")
+        .with_property("readings", Value::Array(vec![Value::Int(1), Value::Int(2)]));
+    within("send", producer.send_event(good, to_2()))
+        .await
+        .unwrap();
+    assert_eq!(stored(&em, 2), 1);
+}
+
+/// A batch hands a mixed-type event back with the reason, and stays usable.
+#[tokio::test]
+async fn batch_hands_back_an_event_it_cannot_encode() {
+    use eventhubs::TryAddReason;
+    use eventhubs::Value;
+    let (em, _hub) = start().await;
+    let producer = producer(&em);
+    let mut batch = producer
+        .create_batch(CreateBatchOptions::default().partition_id("3"))
+        .await
+        .unwrap();
+    let mixed = Value::Array(vec![Value::Long(1), Value::Bool(true)]);
+    let err = batch
+        .try_add(EventData::from("bad").with_property("flags", mixed))
+        .unwrap_err();
+    assert_eq!(err.reason(), TryAddReason::InvalidProperty);
+    assert!(err.to_string().contains("\"flags\""), "{err}");
+    assert_eq!(err.into_event().data(), b"bad");
+    batch.try_add(EventData::from("fine")).unwrap();
+    producer.send_batch(batch).await.unwrap();
+    assert_eq!(stored(&em, 3), 1);
+}

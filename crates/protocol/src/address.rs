@@ -3,6 +3,9 @@
 //! (.NET), and for consumers `…/eh1/ConsumerGroups/$Default/Partitions/0`. The
 //! `ConsumerGroups` and `Partitions` segments are matched case-insensitively.
 
+use crate::cbs::CBS_NODE;
+use crate::management::MANAGEMENT_NODE;
+
 /// What an address names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntityAddress {
@@ -49,9 +52,11 @@ impl EntityAddress {
         };
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match segments.as_slice() {
-            ["$cbs"] => Ok(Self::Cbs),
-            [hub, "$management"] | ["$management", hub] if !hub.is_empty() => Ok(Self::Management),
-            ["$management"] => Ok(Self::Management),
+            [CBS_NODE] => Ok(Self::Cbs),
+            [hub, MANAGEMENT_NODE] | [MANAGEMENT_NODE, hub] if !hub.is_empty() => {
+                Ok(Self::Management)
+            }
+            [MANAGEMENT_NODE] => Ok(Self::Management),
             [hub] => Ok(Self::Hub {
                 hub: (*hub).to_owned(),
             }),
@@ -76,8 +81,8 @@ impl EntityAddress {
     /// The address our client sends (the JS form: relative, no scheme).
     pub fn to_address(&self) -> String {
         match self {
-            Self::Cbs => "$cbs".to_owned(),
-            Self::Management => "$management".to_owned(),
+            Self::Cbs => CBS_NODE.to_owned(),
+            Self::Management => MANAGEMENT_NODE.to_owned(),
             Self::Hub { hub } => hub.clone(),
             Self::Partition { hub, partition } => format!("{hub}/Partitions/{partition}"),
             Self::ConsumerPartition {

@@ -3,9 +3,12 @@
 //!
 //! # Layout
 //! - [`address`]: entity addresses in every SDK's form.
+//! - [`cbs`]: the `$cbs` put-token request.
 //! - [`connection_string`]: connection strings.
 //! - [`constants`]: annotation, property and request-key names.
 //! - [`hash`]: partition-key hashing (lookup3, docs/PROTOCOL.md §8).
+//! - [`management`]: `$management` READ requests and answers.
+//! - [`response`]: the status envelope of every `$cbs` and `$management` response.
 //! - [`sas`]: SAS token signing, parsing and verification.
 //! - [`selector`]: the start-position selector filter.
 //! - [`url`]: percent-encoding as the SDKs do it.
@@ -14,9 +17,12 @@
 #![deny(missing_docs)]
 
 pub mod address;
+pub mod cbs;
 pub mod connection_string;
 pub mod constants;
 pub mod hash;
+pub mod management;
+pub mod response;
 pub mod sas;
 pub mod selector;
 pub mod url;

@@ -8,7 +8,10 @@ use eventhubs_amqp::message::{Body, Message, Properties};
 use eventhubs_amqp::terminus::Source;
 use eventhubs_amqp::types::{Described, Symbol, Value};
 use eventhubs_amqp_io::{Connection, Sender, Session};
+use eventhubs_protocol::cbs::{PutToken, CBS_NODE};
 use eventhubs_protocol::constants as k;
+use eventhubs_protocol::management::{ReadRequest, MANAGEMENT_NODE};
+use eventhubs_protocol::response::RequestParts;
 use eventhubs_protocol::selector::{StartPosition, SELECTOR_FILTER};
 
 /// Opens a connection (SASL ANONYMOUS) and one session.
@@ -99,18 +102,13 @@ pub async fn put_token_for(session: &Session, audience: &str, key: &str, ttl_sec
         .as_secs()
         + ttl_secs;
     let token = eventhubs_protocol::sas::sign(audience, "RootManageSharedAccessKey", key, expiry);
-    let reply = request(
-        session,
-        "$cbs",
-        vec![
-            (k::OPERATION, Value::from(k::PUT_TOKEN)),
-            (k::TYPE, Value::from(k::SAS_TOKEN_TYPE)),
-            (k::NAME, Value::from(audience)),
-        ],
-        Value::String(token),
-    )
-    .await;
-    status(&reply)
+    let put = PutToken {
+        token_type: k::SAS_TOKEN_TYPE.to_owned(),
+        audience: audience.to_owned(),
+        expiration_ms: None,
+        token,
+    };
+    status(&request(session, CBS_NODE, put.into_parts()).await)
 }
 
 /// A `$management` READ of hub `name` (`partition` given: of that partition).
@@ -118,18 +116,11 @@ pub async fn put_token_for(session: &Session, audience: &str, key: &str, ttl_sec
 /// # Panics
 /// When the exchange fails.
 pub async fn management_read(session: &Session, name: &str, partition: Option<&str>) -> Message {
-    let mut props = vec![
-        (k::OPERATION, Value::from(k::READ)),
-        (k::NAME, Value::from(name)),
-    ];
-    match partition {
-        Some(p) => {
-            props.push((k::TYPE, Value::from(k::PARTITION_TYPE)));
-            props.push((k::PARTITION, Value::from(p)));
-        }
-        None => props.push((k::TYPE, Value::from(k::EVENTHUB_TYPE))),
-    }
-    request(session, "$management", props, Value::Null).await
+    let read = ReadRequest {
+        hub: name.to_owned(),
+        partition: partition.map(str::to_owned),
+    };
+    request(session, MANAGEMENT_NODE, read.into_parts()).await
 }
 
 /// Sends one request to a `$cbs`/`$management` node and returns the response; checks the
@@ -137,12 +128,7 @@ pub async fn management_read(session: &Session, name: &str, partition: Option<&s
 ///
 /// # Panics
 /// When the exchange fails or the correlation-id does not match.
-pub async fn request(
-    session: &Session,
-    node: &str,
-    properties: Vec<(&str, Value)>,
-    body: Value,
-) -> Message {
+pub async fn request(session: &Session, node: &str, request: RequestParts) -> Message {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut replies = session
@@ -159,13 +145,8 @@ pub async fn request(
             message_id: Some(message_id.clone()),
             ..Properties::default()
         }),
-        application_properties: Some(
-            properties
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-        ),
-        body: Body::Value(body),
+        application_properties: Some(request.properties),
+        body: Body::Value(request.body),
         ..Message::default()
     };
     requests.send(&request).await.unwrap();
@@ -185,12 +166,7 @@ pub async fn request(
 
 /// An application property of a response.
 pub fn app_property<'a>(reply: &'a Message, key: &str) -> Option<&'a Value> {
-    reply
-        .application_properties
-        .as_ref()?
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
+    eventhubs_protocol::response::application_property(reply, key)
 }
 
 /// The `status-code` of a response (an int, as the service sends it).

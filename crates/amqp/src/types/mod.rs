@@ -4,7 +4,7 @@ mod primitive;
 mod value;
 
 pub use primitive::{Decimal128, Decimal32, Decimal64, Symbol, Timestamp, Uuid};
-pub use value::{Described, Value};
+pub use value::{Described, MixedArray, Value};
 
 /// An AMQP map in wire order (duplicates are the sender's problem; order is kept).
 pub type Map = Vec<(Value, Value)>;

@@ -43,6 +43,18 @@ pub enum Value {
     Described(Box<Described>),
 }
 
+/// Why a [`Value`] cannot be encoded: an array whose elements differ in type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("array element {index} is {found}, but the array's first element is {first} (an AMQP array holds one type)")]
+pub struct MixedArray {
+    /// The position of the first element that differs.
+    pub index: usize,
+    /// The type of the first element.
+    pub first: &'static str,
+    /// The type of the element that differs.
+    pub found: &'static str,
+}
+
 /// A described value: a descriptor (ulong or symbol) and the value it describes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Described {
@@ -81,6 +93,79 @@ impl Value {
     /// True for `Null`.
     pub fn is_null(&self) -> bool {
         matches!(self, Self::Null)
+    }
+
+    /// Checks that this value can be encoded: every [`Value::Array`] inside it holds
+    /// elements of one type (and, for described elements, one descriptor), as AMQP arrays
+    /// must. [`Encode`] cannot fail, so callers that accept values from users check them
+    /// first; a mixed array is encoded as bytes no peer can decode.
+    pub fn validate(&self) -> Result<(), MixedArray> {
+        match self {
+            Self::List(items) => items.iter().try_for_each(Self::validate),
+            Self::Map(pairs) => pairs.iter().try_for_each(|(k, v)| {
+                k.validate()?;
+                v.validate()
+            }),
+            Self::Described(d) => {
+                d.descriptor.validate()?;
+                d.value.validate()
+            }
+            Self::Array(items) => {
+                let Some(first) = items.first() else {
+                    return Ok(());
+                };
+                for (index, item) in items.iter().enumerate() {
+                    let same = match (first, item) {
+                        (Self::Described(a), Self::Described(b)) => {
+                            a.descriptor == b.descriptor
+                                && a.value.array_code() == b.value.array_code()
+                        }
+                        _ => first.array_code() == item.array_code(),
+                    };
+                    if !same {
+                        return Err(MixedArray {
+                            index,
+                            first: first.type_name(),
+                            found: item.type_name(),
+                        });
+                    }
+                    item.validate()?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The AMQP type's name, as the specification spells it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Null => "null",
+            Self::Bool(_) => "boolean",
+            Self::Ubyte(_) => "ubyte",
+            Self::Ushort(_) => "ushort",
+            Self::Uint(_) => "uint",
+            Self::Ulong(_) => "ulong",
+            Self::Byte(_) => "byte",
+            Self::Short(_) => "short",
+            Self::Int(_) => "int",
+            Self::Long(_) => "long",
+            Self::Float(_) => "float",
+            Self::Double(_) => "double",
+            Self::Decimal32(_) => "decimal32",
+            Self::Decimal64(_) => "decimal64",
+            Self::Decimal128(_) => "decimal128",
+            Self::Char(_) => "char",
+            Self::Timestamp(_) => "timestamp",
+            Self::Uuid(_) => "uuid",
+            Self::Binary(_) => "binary",
+            Self::String(_) => "string",
+            Self::Symbol(_) => "symbol",
+            Self::List(_) => "list",
+            Self::Map(_) => "map",
+            Self::Array(_) => "array",
+            Self::Described(_) => "described",
+        }
     }
 
     /// The format code used for this value as an array element (the wide forms, so one

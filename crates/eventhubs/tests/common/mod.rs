@@ -30,3 +30,19 @@ pub async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T
         .await
         .unwrap_or_else(|_| panic!("{what} took more than 15 s"))
 }
+
+/// Retries `attempt` until it succeeds, for up to 10 s (for state the emulator changes
+/// asynchronously, such as a link released after its handle was dropped).
+pub async fn eventually<T, E: std::fmt::Display, F>(mut attempt: impl FnMut() -> F) -> T
+where
+    F: std::future::Future<Output = Result<T, E>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match attempt().await {
+            Ok(v) => return v,
+            Err(e) if tokio::time::Instant::now() >= deadline => panic!("still failing: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+}
