@@ -7,6 +7,6 @@ scripts/setup-interop.sh
 cargo test --workspace --locked --all-targets
 cargo test --workspace --locked --doc
 # Every client example runs end to end against its embedded emulator.
-for example in quickstart producer consumer batch_processing checkpointing; do
+for example in quickstart producer consumer batch_processing checkpointing facade; do
   env -u EVENTHUB_CONNECTION_STRING timeout 300 cargo run --locked --quiet -p eventhubs --example "$example" > /dev/null
 done

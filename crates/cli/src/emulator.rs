@@ -107,15 +107,19 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
     for hub in &namespace.hubs {
         tracing::info!(hub = %hub.name, partitions = hub.partitions.len(), consumer_groups = ?hub.consumer_groups, "event hub");
     }
-    // These two lines are the emulator's interface to scripts: keep their shape. A closed
-    // stdout (the script stopped reading) must not stop the emulator.
+    // These lines are the emulator's interface to scripts: keep their shape. First the
+    // address, then one connection string per hub, each naming its hub (`EntityPath`), so
+    // that any of them works as printed. A closed stdout (the script stopped reading) must
+    // not stop the emulator.
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on {addr}");
-    let _ = writeln!(
-        stdout,
-        "{}",
-        connection_string(addr, &namespace.config, None)
-    );
+    for hub in &namespace.hubs {
+        let _ = writeln!(
+            stdout,
+            "{}",
+            connection_string(addr, &namespace.config, Some(&hub.name))
+        );
+    }
     let ns = namespace.clone();
     let served = match tls {
         Some((tls_listener, tls)) => {

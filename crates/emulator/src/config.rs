@@ -128,6 +128,9 @@ pub struct Config {
     pub retention: Retention,
     /// Memory (default) or durable segment files.
     pub storage: Storage,
+    /// Faults to inject, for tests of clients (none by default; code only, never from
+    /// `Config.json`).
+    pub faults: crate::faults::Faults,
 }
 
 impl std::fmt::Debug for Config {
@@ -143,6 +146,7 @@ impl std::fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("retention", &self.retention)
             .field("storage", &self.storage)
+            .field("faults", &self.faults)
             .finish_non_exhaustive()
     }
 }
@@ -166,6 +170,7 @@ impl Default for Config {
             max_links_per_connection: 1000,
             retention: Retention::default(),
             storage: Storage::Memory,
+            faults: crate::faults::Faults::default(),
         }
     }
 }

@@ -304,10 +304,18 @@ async fn producer(
         Some(id) => format!("{}/partitions/{id}", h.name.to_ascii_lowercase()),
         None => h.name.to_ascii_lowercase(),
     };
+    let starved = ns.config.faults.starves(&path);
     let Some(auth) = LinkAuth::check(&state.grants, path) else {
         return refuse(link, condition::UNAUTHORIZED_ACCESS, "Unauthorized access. 'Send' claim(s) are required to perform this operation. Put a token on $cbs first.".into()).await;
     };
     let config = LinkConfig::default().max_message_size(ns.config.max_message_size);
+    if starved {
+        // Fault: attached, never given credit; held until the client detaches it.
+        if let Ok(mut rx) = link.accept_receiver(config, 0).await {
+            tokio::spawn(async move { while rx.recv().await.is_ok() {} });
+        }
+        return;
+    }
     let Ok(rx) = link.accept_receiver(config, 1000).await else {
         return;
     };

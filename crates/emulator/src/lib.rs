@@ -25,6 +25,7 @@
 //! - `segment`, `journal`, `dir_lock`: the durable store's file format, its group-commit
 //!   writer, and the lock that keeps a second emulator out of its directory.
 //! - [`health`]: the `/health` endpoint.
+//! - [`faults`]: faults for tests of clients, off unless set from code.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -36,6 +37,7 @@ mod connection;
 mod delivery;
 mod dir_lock;
 mod epochs;
+pub mod faults;
 pub mod health;
 mod ingest;
 mod journal;
@@ -47,6 +49,7 @@ pub mod server;
 mod stamp;
 
 pub use config::{Config, ConfigError, DurableStorage, HubConfig, Storage, SyncPolicy};
+pub use faults::Faults;
 pub use log::{PartitionInfo, StoredEvent};
 pub use server::{connection_string, run, Emulator, Service};
 

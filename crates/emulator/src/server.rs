@@ -248,7 +248,8 @@ pub fn connection_string(addr: SocketAddr, config: &Config, entity_path: Option<
         .first()
         .map(|(n, k)| (n.as_str(), k.as_str()))
         .unwrap_or(("", ""));
-    let host = if addr.ip().is_loopback() {
+    // An unspecified address (`0.0.0.0`, `::`) is reachable on loopback too.
+    let host = if addr.ip().is_loopback() || addr.ip().is_unspecified() {
         "localhost".to_owned()
     } else {
         addr.ip().to_string()

@@ -1,60 +1,104 @@
-//! Checkpointing with the file persister: a handler receives and checkpoints; a second
-//! run (a new client with the same directory) resumes after the last handled event.
+//! Checkpointing with the file store: read a partition, record the last handled event
+//! with `Checkpoint::from(&event)` every few events, and resume after it in a "second
+//! run" (a new consumer reading the same store). The store's layout and semantics are
+//! those the processor uses, so the same checkpoints serve both.
 //! `cargo run -p eventhubs --example checkpointing`.
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use eventhubs::{FilePersister, HubOptions, ReceiveOptions};
+use eventhubs::{
+    Checkpoint, CheckpointStore, ConsumerClient, FileCheckpointStore, PartitionReceiver,
+    PartitionReceiverOptions, SendEventOptions, StartPosition,
+};
+
+const PARTITION: &str = "0";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let target = common::Target::from_env_or_emulator().await?;
     let dir = std::env::temp_dir().join("eventhubs-example-checkpoints");
-    if std::env::var("EVENTHUB_CONNECTION_STRING").is_err() {
+    if target.emulator.is_some() {
         // A fresh embedded emulator starts at sequence number 0: old checkpoints would
         // point past its events.
         let _ = std::fs::remove_dir_all(&dir);
     }
-    let persister = Arc::new(FilePersister::new(&dir)?);
-    let options = HubOptions::default().checkpoint_persister(persister);
-    let (hub, emulator) = common::hub(options.clone()).await?;
-    let partition = "0";
-
-    for i in 0..3 {
-        hub.send_to_partition(partition, format!("before restart {i}"))
+    let store = FileCheckpointStore::new(&dir)?;
+    let producer = target.producer()?;
+    for i in 0..10 {
+        producer
+            .send_event(
+                format!("before restart {i}"),
+                SendEventOptions::default().partition_id(PARTITION),
+            )
             .await?;
     }
-    let handle = hub
-        .receive(
-            partition,
-            |e| async move {
-                println!("first run: {}", e.data_as_str().unwrap_or_default());
-                Ok(())
-            },
-            ReceiveOptions::default(),
+
+    // First run: handle what is there, checkpointing every 4 events and at the end.
+    let consumer = target.consumer()?;
+    let mut receiver = open_after_checkpoint(&store, &consumer).await?;
+    let mut handled = 0;
+    let mut last = None;
+    for event in receiver.recv_batch(1_000, Duration::from_secs(1)).await? {
+        println!("first run: {}", event.data_as_str().unwrap_or_default());
+        handled += 1;
+        if handled % 4 == 0 {
+            store.update_checkpoint(Checkpoint::from(&event)).await?;
+        }
+        last = Some(event);
+    }
+    if let Some(event) = &last {
+        store.update_checkpoint(Checkpoint::from(event)).await?;
+    }
+    receiver.close().await;
+    consumer.close().await;
+
+    producer
+        .send_event(
+            "after restart",
+            SendEventOptions::default().partition_id(PARTITION),
         )
         .await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    handle.close().await;
-    hub.send_to_partition(partition, "after restart").await?;
 
-    // "Restart": a new client reads the checkpoint files and resumes after them.
-    let again = match &emulator {
-        Some(em) => {
-            eventhubs::Hub::from_connection_string(&em.connection_string(Some("eh1")), options)?
-        }
-        None => eventhubs::Hub::from_env(options)?,
-    };
-    let mut receiver = again.receiver(partition, ReceiveOptions::default()).await?;
+    // Second run: a new consumer resumes right after the last checkpoint.
+    let consumer = target.consumer()?;
+    let mut receiver = open_after_checkpoint(&store, &consumer).await?;
     let next = tokio::time::timeout(Duration::from_secs(10), receiver.recv()).await??;
     println!(
         "second run resumes with: {}",
         next.data_as_str().unwrap_or_default()
     );
+    assert_eq!(next.data_as_str(), Some("after restart"));
     println!("checkpoints are in {}", dir.display());
-    again.close().await;
-    hub.close().await;
+    receiver.close().await;
+    consumer.close().await;
+    producer.close().await;
     Ok(())
+}
+
+/// A receiver of the partition, right after its checkpoint (or from the earliest event
+/// when it has none).
+async fn open_after_checkpoint(
+    store: &FileCheckpointStore,
+    consumer: &ConsumerClient,
+) -> Result<PartitionReceiver, eventhubs::Error> {
+    let checkpoints = store
+        .list_checkpoints(
+            consumer.fully_qualified_namespace(),
+            consumer.eventhub_name(),
+            consumer.consumer_group(),
+        )
+        .await?;
+    let start = checkpoints
+        .iter()
+        .find(|c| c.partition_id == PARTITION)
+        .and_then(Checkpoint::start_position)
+        .unwrap_or_else(StartPosition::earliest);
+    consumer
+        .open_partition_receiver(
+            PARTITION,
+            PartitionReceiverOptions::default().start_position(start),
+        )
+        .await
 }

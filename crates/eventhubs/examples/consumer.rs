@@ -1,35 +1,39 @@
-//! Hello-world consumer: a receiver per partition as a `Stream` inside `tokio::spawn`,
-//! from the beginning, with the partition's last enqueued event tracked.
+//! A consumer: one receiver per partition, each a `Stream` in its own task, from the
+//! earliest event, tracking how far behind the partition's last event it is.
 //! `cargo run -p eventhubs --example consumer`.
 
 mod common;
 
-use std::future::poll_fn;
 use std::time::Duration;
 
-use eventhubs::{HubOptions, ReceiveOptions};
-use futures_core::Stream;
+use eventhubs::{PartitionReceiverOptions, SendEventOptions, StartPosition};
+use futures::StreamExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (hub, _emulator) = common::hub(HubOptions::default()).await?;
+    let target = common::Target::from_env_or_emulator().await?;
+    let producer = target.producer()?;
+    let consumer = target.consumer()?;
     for i in 0..8 {
-        hub.send(format!("event {i}")).await?;
+        producer
+            .send_event(format!("event {i}"), SendEventOptions::default())
+            .await?;
     }
+
     let mut tasks = Vec::new();
-    for partition in hub.runtime_information().await?.partition_ids {
-        let options = ReceiveOptions::default()
-            .from_beginning()
-            .track_last_enqueued(true);
-        let mut stream = Box::pin(hub.receiver(&partition, options).await?.into_stream());
+    for partition in consumer.get_partition_ids().await? {
+        let options = PartitionReceiverOptions::default()
+            .start_position(StartPosition::earliest())
+            .track_last_enqueued_event_properties(true);
+        let mut events = consumer
+            .open_partition_receiver(&partition, options)
+            .await?
+            .into_stream();
         tasks.push(tokio::spawn(async move {
             let mut count = 0;
             // Stop once the partition has been quiet for a second.
-            while let Ok(Some(event)) = tokio::time::timeout(
-                Duration::from_secs(1),
-                poll_fn(|cx| stream.as_mut().poll_next(cx)),
-            )
-            .await
+            while let Ok(Some(event)) =
+                tokio::time::timeout(Duration::from_secs(1), events.next()).await
             {
                 let event = event?;
                 let behind = event
@@ -46,10 +50,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
     let mut total = 0;
-    for t in tasks {
-        total += t.await??;
+    for task in tasks {
+        total += task.await??;
     }
     println!("received {total} events");
-    hub.close().await;
+    producer.close().await;
+    consumer.close().await;
     Ok(())
 }

@@ -1,38 +1,67 @@
-//! Hello-world producer: single events, a keyed event, an explicit batch, and
-//! `send_batch` splitting a large set into link-sized batches.
+//! A producer: single events (to any partition, a partition, or by partition key), a batch
+//! filled until it is full (a full batch hands the event back, so nothing is lost), and
+//! `send_events` splitting many events into link-sized batches.
 //! `cargo run -p eventhubs --example producer`.
 
 mod common;
 
-use eventhubs::{BatchOptions, Event, HubOptions};
+use eventhubs::{CreateBatchOptions, EventData, SendEventOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (hub, _emulator) = common::hub(HubOptions::default()).await?;
+    let target = common::Target::from_env_or_emulator().await?;
+    let producer = target.producer()?;
 
-    hub.send("hello").await?;
-    hub.send(Event::from("to the partition of device-7").with_partition_key("device-7"))
+    producer
+        .send_event("to any partition", SendEventOptions::default())
         .await?;
-    hub.send_to_partition(
-        "0",
-        Event::from("to partition 0").with_property("kind", "demo"),
-    )
-    .await?;
+    producer
+        .send_event(
+            "to device-7's partition",
+            SendEventOptions::default().partition_key("device-7"),
+        )
+        .await?;
+    producer
+        .send_event(
+            EventData::from("to partition 0").with_property("kind", "demo"),
+            SendEventOptions::default().partition_id("0"),
+        )
+        .await?;
 
-    let mut batch = hub.create_batch(BatchOptions::default()).await?;
-    for i in 0..10 {
-        batch.try_add(Event::from(format!("batched {i}")))?;
+    // Fill batches until they are full; the event that did not fit starts the next one.
+    // (Batches are capped at 16 KiB here to show it; by default they take the link's limit.)
+    let options = || {
+        CreateBatchOptions::default()
+            .partition_id("1")
+            .max_size_in_bytes(16 * 1024)
+    };
+    let mut batch = producer.create_batch(options()).await?;
+    let mut batches = 0;
+    for i in 0..5_000 {
+        let event = EventData::from(format!("reading {i}")).with_property("n", i as i64);
+        if let Err(full) = batch.try_add(event) {
+            if !full.is_full() {
+                return Err(full.into()); // too large for any batch
+            }
+            producer.send_batch(batch).await?;
+            batches += 1;
+            batch = producer.create_batch(options()).await?;
+            batch.try_add(full.into_event())?;
+        }
     }
-    println!(
-        "sending a batch of {} events ({} bytes)",
-        batch.len(),
-        batch.size_in_bytes()
-    );
-    hub.send_event_batch(batch).await?;
+    producer.send_batch(batch).await?;
+    println!("sent 5,000 events in {} batches", batches + 1);
 
-    let many = (0..10_000).map(|i| Event::from(format!("event {i}")));
-    hub.send_batch(many).await?;
-    println!("sent 10,013 events");
-    hub.close().await;
+    // Or let the client batch: on failure the error says how many were stored.
+    let many = (0..10_000).map(|i| EventData::from(format!("event {i}")));
+    if let Err(e) = producer
+        .send_events(many, SendEventOptions::default())
+        .await
+    {
+        eprintln!("stopped after {:?} events: {e}", e.events_sent());
+        return Err(e.into());
+    }
+    println!("sent 10,000 more");
+    producer.close().await;
     Ok(())
 }

@@ -1,46 +1,44 @@
-//! The quick start: send "hello, world!" and receive it from every partition.
-//! `cargo run -p eventhubs --example quickstart` (embedded emulator), or set
-//! `EVENTHUB_CONNECTION_STRING` to use a real hub.
+//! The quick start: send "hello, world!" to a partition and read it back.
+//! `cargo run -p eventhubs --example quickstart` (an embedded emulator), or set
+//! `EVENTHUB_CONNECTION_STRING` (and `EVENTHUB_NAME` without `EntityPath`) for a real hub.
 
 mod common;
 
 use std::time::Duration;
 
-use eventhubs::{HubOptions, ReceiveOptions};
+use eventhubs::{EventData, PartitionReceiverOptions, SendEventOptions, StartPosition};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (hub, _emulator) = common::hub(HubOptions::default()).await?;
+    let target = common::Target::from_env_or_emulator().await?;
+    let producer = target.producer()?;
+    let consumer = target.consumer()?;
 
-    // Listen to each partition from now on.
-    let info = hub.runtime_information().await?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut listeners = Vec::new();
-    for partition in &info.partition_ids {
-        let tx = tx.clone();
-        let handler = move |event: eventhubs::ReceivedEvent| {
-            let tx = tx.clone();
-            async move {
-                let text = event.data_as_str().unwrap_or("<binary>").to_owned();
-                println!("partition {}: {text}", event.partition_id());
-                let _ = tx.send(text);
-                Ok(())
-            }
-        };
-        listeners.push(
-            hub.receive(partition, handler, ReceiveOptions::default().from_latest())
-                .await?,
-        );
-    }
+    // Start reading partition 0 at its end, so only what is sent next arrives.
+    let mut receiver = consumer
+        .open_partition_receiver(
+            "0",
+            PartitionReceiverOptions::default().start_position(StartPosition::latest()),
+        )
+        .await?;
 
-    // Send a single event to any partition.
-    hub.send("hello, world!").await?;
+    let event = EventData::from("hello, world!").with_property("greeting", true);
+    producer
+        .send_event(event, SendEventOptions::default().partition_id("0"))
+        .await?;
 
-    let got = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await?;
-    assert_eq!(got.as_deref(), Some("hello, world!"));
-    for listener in listeners {
-        listener.close().await;
-    }
-    hub.close().await;
+    // `recv` is cancel-safe: a timeout around it loses nothing.
+    let received = tokio::time::timeout(Duration::from_secs(20), receiver.recv()).await??;
+    println!(
+        "partition {} #{}: {}",
+        received.partition_id(),
+        received.sequence_number(),
+        received.data_as_str().unwrap_or("<binary>")
+    );
+    assert_eq!(received.data_as_str(), Some("hello, world!"));
+
+    receiver.close().await;
+    producer.close().await;
+    consumer.close().await;
     Ok(())
 }

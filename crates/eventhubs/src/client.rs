@@ -188,8 +188,12 @@ impl ClientCore {
 
     /// The hub's name, creation time and partitions.
     pub(crate) async fn eventhub_properties(&self) -> Result<EventHubProperties, Error> {
-        let body = self.management_read(None).await?;
-        EventHubProperties::from_response(&body, self.hub())
+        let subject = format!("reading the properties of {}", self.hub());
+        let body = self
+            .management_read(None)
+            .await
+            .map_err(|e| e.explain(&subject))?;
+        EventHubProperties::from_response(&body, self.hub()).map_err(|e| e.explain(&subject))
     }
 
     /// A partition's sequence numbers, last offset and time, and whether it is empty.
@@ -200,8 +204,43 @@ impl ClientCore {
         if partition_id.is_empty() {
             return Err(Error::invalid("the partition id is empty"));
         }
-        let body = self.management_read(Some(partition_id)).await?;
+        let subject = format!(
+            "reading the properties of partition {partition_id} of {}",
+            self.hub()
+        );
+        let body = self
+            .management_read(Some(partition_id))
+            .await
+            .map_err(|e| e.explain(&subject))?;
         PartitionProperties::from_response(&body, self.hub(), partition_id)
+            .map_err(|e| e.explain(&subject))
+    }
+
+    /// Warns when a checkpoint to resume from is past the partition's last event: nothing
+    /// is received until new events pass it, which is usually a sign that the hub was
+    /// deleted and created again, or that the checkpoint belongs to another hub.
+    pub(crate) async fn warn_if_checkpoint_past_end(
+        &self,
+        consumer_group: &str,
+        partition_id: &str,
+        checkpoint: i64,
+    ) {
+        match self.partition_properties(partition_id).await {
+            Ok(p) if checkpoint > p.last_enqueued_sequence_number => tracing::warn!(
+                hub = %self.hub(),
+                consumer_group,
+                partition = partition_id,
+                checkpoint,
+                last_enqueued = p.last_enqueued_sequence_number,
+                "the checkpoint is past the end of the partition: no event is received until \
+                 the partition passes it (was the hub recreated, or is the checkpoint another \
+                 hub's?)"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "could not compare the checkpoint with the partition's end")
+            }
+        }
     }
 
     async fn management_read(&self, partition: Option<&str>) -> Result<Value, Error> {

@@ -15,6 +15,7 @@ use eventhubs_amqp::types::{Symbol, Value};
 use eventhubs_amqp_io::{Connection, Sender, Session, TlsConfig};
 use eventhubs_protocol::cbs::{PutToken, CBS_NODE};
 use eventhubs_protocol::management::MANAGEMENT_NODE;
+use tracing::Instrument;
 
 use crate::auth::TokenProvider;
 use crate::error::{Error, ErrorKind};
@@ -129,7 +130,15 @@ impl HubConnection {
                 self.timeout(),
                 self.timeout(),
                 &what,
-                move || open(settings, generation, closed),
+                move || {
+                    let span = tracing::info_span!(
+                        "eventhubs.connection",
+                        host = %settings.endpoint.host,
+                        hub = %settings.endpoint.hub,
+                        generation = tracing::field::Empty,
+                    );
+                    open(settings, generation, closed).instrument(span)
+                },
             )
             .await
     }
@@ -180,13 +189,23 @@ impl HubConnection {
                 self.timeout(),
                 self.timeout(),
                 &format!("attaching a sender to {address}"),
-                move || async move {
-                    authorize(&settings, &live2, &audience).await?;
-                    let config =
-                        LinkConfig::sender(format!("sender-{}", unique()), address2.clone());
-                    let sender = live2.session.attach_sender(config).await?;
-                    tracing::debug!(address = %address2, "sender attached");
-                    Ok(sender)
+                move || {
+                    let link = format!("sender-{}", unique());
+                    let span = tracing::debug_span!(
+                        "eventhubs.attach_sender",
+                        hub = %settings.endpoint.hub,
+                        address = %address2,
+                        link = %link,
+                        generation = live2.generation,
+                    );
+                    async move {
+                        authorize(&settings, &live2, &audience).await?;
+                        let config = LinkConfig::sender(link, address2.clone());
+                        let sender = live2.session.attach_sender(config).await?;
+                        tracing::debug!("sender attached");
+                        Ok(sender)
+                    }
+                    .instrument(span)
                 },
             )
             .await
@@ -255,6 +274,7 @@ async fn open(
         return Err(HubConnection::closed_error());
     }
     tracing::debug!(%addr, generation, "connected");
+    tracing::Span::current().record("generation", generation);
     Ok(Arc::new(Live {
         generation,
         connection,
@@ -281,12 +301,16 @@ async fn authorize(settings: &Settings, live: &Arc<Live>, audience: &str) -> Res
             &format!("authorizing {audience}"),
             move || async move {
                 let expires_at = put_token(&settings2, &live2.cbs, &audience2).await?;
-                tokio::spawn(refresh_loop(
-                    settings2,
-                    Arc::downgrade(&live2),
-                    audience2,
-                    expires_at,
-                ));
+                let span = tracing::info_span!(
+                    "eventhubs.token_renewal",
+                    hub = %settings2.endpoint.hub,
+                    audience = %audience2,
+                    generation = live2.generation,
+                );
+                tokio::spawn(
+                    refresh_loop(settings2, Arc::downgrade(&live2), audience2, expires_at)
+                        .instrument(span),
+                );
                 Ok(())
             },
         )

@@ -104,6 +104,7 @@ impl ConsumerClient {
     /// A receiver on `partition_id`, attached before this returns (so a wrong partition,
     /// consumer group, key or owner level fails here). Cancel-safe: dropped while
     /// attaching, no link is left behind.
+    #[tracing::instrument(name = "eventhubs.open_partition_receiver", level = "debug", skip_all, fields(hub = %self.eventhub_name(), consumer_group = %self.consumer_group, partition = %partition_id))]
     pub async fn open_partition_receiver(
         &self,
         partition_id: &str,
@@ -119,6 +120,7 @@ impl ConsumerClient {
     }
 
     /// The hub's name, creation time and partition ids.
+    #[tracing::instrument(name = "eventhubs.get_eventhub_properties", level = "debug", skip_all, fields(hub = %self.eventhub_name()))]
     pub async fn get_eventhub_properties(&self) -> Result<EventHubProperties, Error> {
         self.core.eventhub_properties().await
     }
@@ -129,6 +131,7 @@ impl ConsumerClient {
     }
 
     /// A partition's sequence numbers, last offset and time, and whether it is empty.
+    #[tracing::instrument(name = "eventhubs.get_partition_properties", level = "debug", skip_all, fields(hub = %self.eventhub_name(), partition = %partition_id))]
     pub async fn get_partition_properties(
         &self,
         partition_id: &str,

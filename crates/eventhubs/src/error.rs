@@ -82,6 +82,28 @@ impl Error {
         self
     }
 
+    /// Says what the failed operation was about (`subject`: "sending to partition 9 of
+    /// eh1") and, for failures a user fixes, what to check.
+    pub(crate) fn explain(self, subject: &str) -> Self {
+        let mut e = self.context(subject);
+        let hint = match e.kind {
+            ErrorKind::NotFound => {
+                "Check the names: the namespace has no such event hub, partition or consumer group (get_eventhub_properties lists the partitions)"
+            }
+            ErrorKind::Unauthorized => {
+                "Check the credential: the SharedAccessKeyName and SharedAccessKey (or token) must be valid for this namespace and grant Send or Listen on this hub"
+            }
+            ErrorKind::QuotaExceeded => {
+                "Close another receiver of this partition and consumer group, or use another consumer group"
+            }
+            _ => return e,
+        };
+        if !e.message.ends_with(hint) {
+            e.message = format!("{}. {hint}", e.message.trim_end_matches('.'));
+        }
+        e
+    }
+
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, message)
     }
@@ -161,7 +183,19 @@ impl From<eventhubs_amqp_io::Error> for Error {
             _ => ErrorKind::Service,
         };
         let condition = e.condition().map(str::to_owned);
-        let message = e.to_string();
+        let message = match &e {
+            E::LinkDetached(Some(err)) => format!(
+                "the service refused or closed the link ({}): {}",
+                err.condition.as_str(),
+                err.description.as_deref().unwrap_or("no description")
+            ),
+            E::ConnectionClosed(Some(err)) => format!(
+                "the service closed the connection ({}): {}",
+                err.condition.as_str(),
+                err.description.as_deref().unwrap_or("no description")
+            ),
+            _ => e.to_string(),
+        };
         Self {
             kind,
             message,

@@ -40,6 +40,7 @@ pub struct EventData {
 
 impl EventData {
     /// An event carrying `data`.
+    #[doc(alias = "NewEvent")]
     pub fn new(data: impl Into<Bytes>) -> Self {
         Self {
             data: data.into(),

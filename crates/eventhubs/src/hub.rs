@@ -233,6 +233,7 @@ impl Hub {
     }
 
     /// Sends a batch built with [`Hub::create_batch`].
+    #[doc(alias = "SendBatch")]
     pub async fn send_event_batch(&self, batch: EventDataBatch) -> Result<(), Error> {
         self.inner.producer.send_batch(batch).await
     }
@@ -269,6 +270,7 @@ impl Hub {
 
     /// Closes the connection and every link on it; later calls fail with
     /// [`ErrorKind::Closed`](crate::ErrorKind::Closed).
+    #[doc(alias = "Close")]
     pub async fn close(&self) {
         self.inner.core.close().await;
     }

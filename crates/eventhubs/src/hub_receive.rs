@@ -76,6 +76,7 @@ impl Default for ReceiveOptions {
 
 impl ReceiveOptions {
     /// From the first retained event.
+    #[doc(alias = "ReceiveWithStartingOffset")]
     pub fn from_beginning(mut self) -> Self {
         self.start = Some(StartPosition::earliest());
         self
@@ -132,6 +133,7 @@ impl ReceiveOptions {
     }
 
     /// A name for the receiver, reported by the service in ownership errors.
+    #[doc(alias = "ReceiveWithReceiverName")]
     pub fn identifier(mut self, identifier: impl Into<String>) -> Self {
         self.identifier = Some(identifier.into());
         self
@@ -153,6 +155,7 @@ impl ReceiveOptions {
 
     /// Ask for the partition's last enqueued event with every event
     /// ([`ReceivedEvent::last_enqueued`](crate::ReceivedEventData::last_enqueued)).
+    #[doc(alias = "ReceiveWithRuntimeMetricEnabled")]
     pub fn track_last_enqueued(mut self, on: bool) -> Self {
         self.track_last_enqueued = on;
         self
@@ -177,7 +180,17 @@ impl Hub {
             None => {
                 let key = self.checkpoint_key(&consumer_group, partition_id);
                 match self.inner.options.persister.read(&key).await? {
-                    Some(c) => StartPosition::sequence_number(c.sequence_number),
+                    Some(c) => {
+                        self.inner
+                            .core
+                            .warn_if_checkpoint_past_end(
+                                &consumer_group,
+                                partition_id,
+                                c.sequence_number,
+                            )
+                            .await;
+                        StartPosition::sequence_number(c.sequence_number)
+                    }
                     None => StartPosition::earliest(),
                 }
             }
@@ -212,6 +225,7 @@ impl Hub {
     /// persister every so often ([`ReceiveOptions::checkpoint_every`]) and when the
     /// listener stops; never past an event whose handler failed. Stop it with
     /// [`ListenerHandle::close`]; dropping the handle leaves it running.
+    #[doc(alias = "Receive")]
     pub async fn receive<H, Fut>(
         &self,
         partition_id: &str,
@@ -471,12 +485,14 @@ impl ListenerHandle {
     }
 
     /// Resolves when the receiver has stopped (closed, or failed beyond retrying).
+    #[doc(alias = "Done")]
     pub async fn done(&self) {
         let mut done = self.done.clone();
         let _ = done.wait_for(|d| *d).await;
     }
 
     /// The last error: the one that stopped it, or the last handler or checkpoint error.
+    #[doc(alias = "Err")]
     pub fn err(&self) -> Option<Arc<Error>> {
         self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

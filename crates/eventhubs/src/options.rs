@@ -67,18 +67,21 @@ impl HubOptions {
     }
 
     /// Pins every send of this hub client to one partition.
+    #[doc(alias = "HubWithPartitionedSender")]
     pub fn partitioned_sender(mut self, partition_id: impl Into<String>) -> Self {
         self.partitioned_sender = Some(partition_id.into());
         self
     }
 
     /// Where receivers record and find checkpoints (default in memory).
+    #[doc(alias = "HubWithOffsetPersistence")]
     pub fn checkpoint_persister(mut self, persister: Arc<dyn CheckpointPersister>) -> Self {
         self.persister = persister;
         self
     }
 
     /// Identifies the application in the connection's properties (`user-agent`).
+    #[doc(alias = "HubWithUserAgent")]
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
         self
@@ -98,6 +101,7 @@ impl HubOptions {
     }
 
     /// Sender retries (shorthand for `retry.max_retries`).
+    #[doc(alias = "HubWithSenderMaxRetryCount")]
     pub fn sender_max_retries(mut self, n: u32) -> Self {
         self.retry.max_retries = n;
         self

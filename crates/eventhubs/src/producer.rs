@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use eventhubs_amqp::delivery_state::DeliveryState;
 use eventhubs_amqp::message::BATCH_MESSAGE_FORMAT;
+use eventhubs_protocol::address::partition_address;
 
 use crate::auth::TokenProvider;
 use crate::batch::{CreateBatchOptions, EventDataBatch, TryAddReason};
@@ -130,6 +131,7 @@ impl ProducerClient {
     /// one partition (or one partition key) share deliveries: past 2 in flight, the next
     /// ones go out together in a batch message, each call still getting its own result.
     #[doc(alias = "Send")]
+    #[tracing::instrument(name = "eventhubs.send_event", level = "debug", skip_all, fields(hub = %self.eventhub_name(), partition = ?options.partition_id))]
     pub async fn send_event(
         &self,
         event: impl Into<EventData>,
@@ -159,6 +161,7 @@ impl ProducerClient {
     /// limit, all to `options`' partition or key when given. If a batch fails, the error's
     /// [`events_sent`](Error::events_sent) says how many events were accepted before it.
     #[doc(alias = "SendBatch")]
+    #[tracing::instrument(name = "eventhubs.send_events", level = "debug", skip_all, fields(hub = %self.eventhub_name(), partition = ?options.partition_id))]
     pub async fn send_events<I, E>(&self, events: I, options: SendEventOptions) -> Result<(), Error>
     where
         I: IntoIterator<Item = E>,
@@ -230,6 +233,7 @@ impl ProducerClient {
     /// An empty batch sized to the link's max-message-size (or `options`' smaller limit),
     /// for `options`' partition or key.
     #[doc(alias = "NewEventBatch")]
+    #[tracing::instrument(name = "eventhubs.create_batch", level = "debug", skip_all, fields(hub = %self.eventhub_name(), partition = ?options.partition_id))]
     pub async fn create_batch(&self, options: CreateBatchOptions) -> Result<EventDataBatch, Error> {
         let address = self.address(
             options.partition_id.as_deref(),
@@ -248,6 +252,7 @@ impl ProducerClient {
     }
 
     /// Sends a batch built with [`ProducerClient::create_batch`]; an empty one is a no-op.
+    #[tracing::instrument(name = "eventhubs.send_batch", level = "debug", skip_all, fields(hub = %self.eventhub_name(), partition = ?batch.partition_id(), events = batch.len()))]
     pub async fn send_batch(&self, batch: EventDataBatch) -> Result<(), Error> {
         if batch.is_empty() {
             return Ok(());
@@ -259,6 +264,7 @@ impl ProducerClient {
 
     /// The hub's name, creation time and partition ids.
     #[doc(alias = "GetRuntimeInformation")]
+    #[tracing::instrument(name = "eventhubs.get_eventhub_properties", level = "debug", skip_all, fields(hub = %self.eventhub_name()))]
     pub async fn get_eventhub_properties(&self) -> Result<EventHubProperties, Error> {
         self.core.eventhub_properties().await
     }
@@ -270,6 +276,7 @@ impl ProducerClient {
 
     /// A partition's sequence numbers, last offset and time, and whether it is empty.
     #[doc(alias = "GetPartitionInformation")]
+    #[tracing::instrument(name = "eventhubs.get_partition_properties", level = "debug", skip_all, fields(hub = %self.eventhub_name(), partition = %partition_id))]
     pub async fn get_partition_properties(
         &self,
         partition_id: &str,
@@ -291,8 +298,7 @@ impl ProducerClient {
                 "a send takes a partition id or a partition key, not both",
             )),
             (Some(""), _) => Err(Error::invalid("the partition id is empty")),
-            // The same text as `EntityAddress::Partition`, in one allocation (every send).
-            (Some(p), None) => Ok(format!("{}/Partitions/{p}", self.eventhub_name())),
+            (Some(p), None) => Ok(partition_address(self.eventhub_name(), p)),
             (None, Some(k)) if k.chars().count() > MAX_PARTITION_KEY_CHARS => Err(Error::invalid(
                 format!("the partition key has {} characters; the service allows {MAX_PARTITION_KEY_CHARS}", k.chars().count()),
             )),
@@ -312,6 +318,16 @@ impl ProducerClient {
                 Ok(sender.max_message_size())
             })
             .await
+            .map_err(|e| self.explain_send(address, e))
+    }
+
+    /// Says where a failed send was going.
+    fn explain_send(&self, address: &str, e: Error) -> Error {
+        let subject = match address.rsplit_once("/Partitions/") {
+            Some((hub, partition)) => format!("sending to partition {partition} of {hub}"),
+            None => format!("sending to {address}"),
+        };
+        e.explain(&subject)
     }
 
     /// Sends one payload to `address`, waiting at most the operation timeout per try for
@@ -356,6 +372,7 @@ impl ProducerClient {
                 }
             })
             .await
+            .map_err(|e| self.explain_send(&address, e))
     }
 }
 

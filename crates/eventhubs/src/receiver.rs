@@ -15,6 +15,7 @@ use eventhubs_amqp_io::Receiver;
 use eventhubs_protocol::address::EntityAddress;
 use eventhubs_protocol::constants as k;
 use eventhubs_protocol::selector::{StartPosition as Selector, SELECTOR_FILTER};
+use tracing::Instrument;
 
 use crate::client::ClientCore;
 use crate::error::{Error, ErrorKind};
@@ -322,6 +323,14 @@ impl PartitionReceiver {
         let link = core
             .with_retry("attach receiver", |live| {
                 let config = this.link_config(&selector);
+                let span = tracing::debug_span!(
+                    "eventhubs.attach_receiver",
+                    hub = %core.hub(),
+                    consumer_group = %this.consumer_group,
+                    partition = %this.partition_id,
+                    link = %config.name,
+                    generation = live.generation,
+                );
                 let (core, audience) = (&core, &audience);
                 async move {
                     core.conn.authorize(&live, audience).await?;
@@ -336,16 +345,17 @@ impl PartitionReceiver {
                                 ),
                             )
                         })??;
+                    tracing::debug!("receiver attached");
                     Ok(Link {
                         generation: live.generation,
                         receiver,
                         outstanding: 0,
                     })
                 }
+                .instrument(span)
             })
             .await
             .map_err(|e| self.name_partition(e))?;
-        tracing::debug!(partition = %self.partition_id, consumer_group = %self.consumer_group, "receiver attached");
         self.link = Some(link);
         Ok(())
     }
@@ -353,12 +363,12 @@ impl PartitionReceiver {
     /// Says which partition and consumer group an error is about.
     fn name_partition(&self, e: Error) -> Error {
         let context = format!(
-            "partition {} of {} (consumer group {})",
+            "receiving from partition {} of {} (consumer group {})",
             self.partition_id,
             self.core.hub(),
             self.consumer_group
         );
-        e.context(&context)
+        e.explain(&context)
     }
 
     fn address(&self) -> String {

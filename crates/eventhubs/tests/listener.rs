@@ -322,3 +322,43 @@ async fn ownership_claims_are_exclusive() {
     assert!(store.claim_ownership(vec![steal]).await.unwrap().is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A checkpoint beyond the partition's last event (a recreated hub, another hub's
+/// checkpoint) silently hides every event up to it: resuming from one is warned about,
+/// resuming from a checkpoint inside the partition is not.
+#[tokio::test]
+async fn checkpoint_past_the_end_is_warned_about() {
+    let persister = Arc::new(Counting::default());
+    let (_em, hub) = hub_with(persister.clone()).await;
+    fill(&hub, "0", 3).await;
+    let at = |sequence_number| Checkpoint {
+        offset: String::new(),
+        sequence_number,
+        enqueued_time: std::time::SystemTime::now(),
+    };
+    let warning = "the checkpoint is past the end of the partition";
+
+    let captured = common::Captured::default();
+    let guard = captured.install(tracing::Level::WARN);
+    persister
+        .inner
+        .write(&key(&hub, "0"), &at(1))
+        .await
+        .unwrap();
+    drop(hub.receiver("0", ReceiveOptions::default()).await.unwrap());
+    assert!(!captured.text().contains(warning), "{}", captured.text());
+
+    persister
+        .inner
+        .write(&key(&hub, "0"), &at(1000))
+        .await
+        .unwrap();
+    drop(hub.receiver("0", ReceiveOptions::default()).await.unwrap());
+    drop(guard);
+    let log = captured.text();
+    assert!(log.contains(warning), "{log}");
+    assert!(
+        log.contains("checkpoint=1000") && log.contains("last_enqueued=2"),
+        "{log}"
+    );
+}

@@ -84,7 +84,7 @@ impl EntityAddress {
             Self::Cbs => CBS_NODE.to_owned(),
             Self::Management => MANAGEMENT_NODE.to_owned(),
             Self::Hub { hub } => hub.clone(),
-            Self::Partition { hub, partition } => format!("{hub}/Partitions/{partition}"),
+            Self::Partition { hub, partition } => partition_address(hub, partition),
             Self::ConsumerPartition {
                 hub,
                 consumer_group,
@@ -94,6 +94,12 @@ impl EntityAddress {
             }
         }
     }
+}
+
+/// The address of `partition` of `hub` for sending, as [`EntityAddress::to_address`] writes
+/// it, without building an `EntityAddress` (a producer computes it on every send).
+pub fn partition_address(hub: &str, partition: &str) -> String {
+    format!("{hub}/Partitions/{partition}")
 }
 
 #[cfg(test)]

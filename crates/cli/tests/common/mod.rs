@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 /// A running `eh emulator --port 0 --log-level warn <extra>`: the child, its listen
-/// address, its connection string and any further stdout lines asked for. Its stdout
+/// address, its first connection string (that of its first hub, `EntityPath` included) and
+/// any further stdout lines asked for (the other hubs' connection strings come first). Its stdout
 /// stays open (kept in the returned reader) so the emulator never sees a broken pipe.
 /// Dropping it kills the emulator, so a failing test leaves no process behind.
 pub struct Running {
@@ -45,7 +46,8 @@ where
         .unwrap();
     let connection_string = line();
     assert!(
-        connection_string.starts_with("Endpoint=sb://localhost:"),
+        connection_string.starts_with("Endpoint=sb://localhost:")
+            && connection_string.contains(";EntityPath="),
         "{connection_string}"
     );
     let more = (0..more).map(|_| line()).collect();
