@@ -22,7 +22,7 @@ async fn spans_name_what_they_are_about_and_nothing_secret_is_logged() {
     let producer =
         ProducerClient::from_connection_string(&cs, None, ClientOptions::default()).unwrap();
     producer
-        .send_event("traced", SendEventOptions::default().partition_id("2"))
+        .send_events(["traced"], SendEventOptions::default().partition_id("2"))
         .await
         .unwrap();
     producer.get_partition_properties("2").await.unwrap();
@@ -51,7 +51,8 @@ async fn spans_name_what_they_are_about_and_nothing_secret_is_logged() {
     for expected in [
         "eventhubs.connection{host=localhost hub=eh1",
         "eventhubs.token_renewal{hub=eh1 audience=sb://localhost",
-        "eventhubs.send_event{hub=eh1 partition=Some(\"2\")}",
+        "eventhubs.send_events{hub=eh1 partition=Some(\"2\")}",
+        "eventhubs.send_batch{hub=eh1 partition=Some(\"2\") events=1}",
         "eventhubs.attach_sender{hub=eh1 address=eh1/Partitions/2 link=sender-",
         "eventhubs.get_partition_properties{hub=eh1 partition=2}",
         "eventhubs.open_partition_receiver{hub=eh1 consumer_group=$Default partition=2}",
