@@ -12,6 +12,7 @@ use crate::event::EventData;
 /// Options of [`ProducerClient::create_batch`](crate::ProducerClient::create_batch).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "setters return the changed value: use it"]
 pub struct CreateBatchOptions {
     /// Every event of the batch goes to the partition this key hashes to.
     pub partition_key: Option<String>,

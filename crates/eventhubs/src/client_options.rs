@@ -25,6 +25,7 @@ pub const DEFAULT_CONSUMER_GROUP: &str = "$Default";
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+#[must_use = "setters return the changed value: use it"]
 pub struct ClientOptions {
     pub(crate) application_id: Option<String>,
     pub(crate) retry: RetryOptions,

@@ -29,6 +29,7 @@ pub type ReceivedEvent = ReceivedEventData;
 /// assert_eq!(event.data(), b"hello, world!");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
+#[must_use = "setters return the changed value: use it"]
 pub struct EventData {
     data: Bytes,
     partition_key: Option<String>,

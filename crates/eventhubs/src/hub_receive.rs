@@ -27,6 +27,7 @@ use crate::receiver::{PartitionReceiver, PartitionReceiverOptions};
 /// # let _ = options;
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "setters return the changed value: use it"]
 pub struct ReceiveOptions {
     start: Option<StartPosition>,
     consumer_group: Option<String>,

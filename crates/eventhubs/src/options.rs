@@ -24,6 +24,7 @@ use crate::retry::RetryOptions;
 /// # let _ = options;
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "setters return the changed value: use it"]
 pub struct HubOptions {
     pub(crate) hub_name: Option<String>,
     pub(crate) consumer_group: String,

@@ -21,6 +21,7 @@ use crate::properties::{EventHubProperties, PartitionProperties};
 /// neither lets the service choose.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "setters return the changed value: use it"]
 pub struct SendEventOptions {
     /// Send to this partition.
     pub partition_id: Option<String>,

@@ -37,6 +37,7 @@ use crate::rpc::unique;
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+#[must_use = "setters return the changed value: use it"]
 pub struct PartitionReceiverOptions {
     /// Where to start.
     pub start_position: StartPosition,

@@ -17,6 +17,7 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+#[must_use = "setters return the changed value: use it"]
 pub struct RetryOptions {
     /// Tries after the first (default 3).
     pub max_retries: u32,
