@@ -151,4 +151,11 @@ pub trait CheckpointStore: Send + Sync + std::fmt::Debug {
 
     /// Records a checkpoint (the last write wins).
     fn update_checkpoint<'a>(&'a self, checkpoint: Checkpoint) -> StoreFuture<'a, ()>;
+
+    /// The store's clock, by which ownerships expire: a remote store returns the time its
+    /// last response was sent (so a processor with a skewed clock does not see live claims
+    /// as expired); the default is this machine's clock.
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
 }

@@ -108,6 +108,10 @@ pub use memory_store::InMemoryCheckpointStore;
 pub use options::HubOptions;
 pub use persist::{CheckpointPersister, FilePersister, MemoryPersister};
 pub use position::StartPosition;
+pub use processor::{
+    LoadBalancingStrategy, PartitionEndReason, Processor, ProcessorOptions,
+    ProcessorPartitionClient, StartPositions,
+};
 pub use producer::{ProducerClient, SendEventOptions};
 pub use properties::{EventHubProperties, PartitionProperties};
 pub use receiver::{EventStream, PartitionReceiver, PartitionReceiverOptions};

@@ -287,6 +287,12 @@ impl PartitionReceiver {
 
     /// Detaches the link (bounded by the operation timeout).
     pub async fn close(mut self) {
+        self.detach().await;
+    }
+
+    /// Detaches the link, if any (bounded by the operation timeout); a later receive
+    /// attaches a new one.
+    pub(crate) async fn detach(&mut self) {
         if let Some(link) = self.link.take() {
             let timeout = self.core.conn.settings.operation_timeout;
             let _ = tokio::time::timeout(timeout, link.receiver.close(None)).await;

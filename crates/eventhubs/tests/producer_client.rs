@@ -5,21 +5,11 @@
 
 mod common;
 
-use common::{start, within};
+use common::{producer, start, within};
 use eventhubs::{
-    BatchOptions, ClientOptions, CreateBatchOptions, ErrorKind, EventData, HubOptions,
-    ProducerClient, SendEventOptions,
+    BatchOptions, CreateBatchOptions, ErrorKind, EventData, HubOptions, SendEventOptions,
 };
 use eventhubs_emulator::Emulator;
-
-fn producer(em: &Emulator) -> ProducerClient {
-    ProducerClient::from_connection_string(
-        &em.connection_string(Some("eh1")),
-        None,
-        ClientOptions::default(),
-    )
-    .unwrap()
-}
 
 fn stored(em: &Emulator, partition: usize) -> i64 {
     em.namespace().hubs[0].partitions[partition]

@@ -17,7 +17,7 @@ use crate::checkpoint_store::Ownership;
 /// How fast a processor takes partitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub(crate) enum LoadBalancingStrategy {
+pub enum LoadBalancingStrategy {
     /// At most one new partition per cycle (the default): processors joining together
     /// spread the partitions evenly, with few contested claims.
     #[default]

@@ -19,6 +19,27 @@ pub async fn start_with(config: Config, options: HubOptions) -> (Emulator, Hub) 
     (em, hub)
 }
 
+/// A producer of `eh1` on `em`.
+pub fn producer(em: &Emulator) -> eventhubs::ProducerClient {
+    eventhubs::ProducerClient::from_connection_string(
+        &em.connection_string(Some("eh1")),
+        None,
+        eventhubs::ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+/// A consumer of `eh1` on `em`, in the default consumer group.
+pub fn consumer(em: &Emulator) -> eventhubs::ConsumerClient {
+    eventhubs::ConsumerClient::from_connection_string(
+        &em.connection_string(Some("eh1")),
+        None,
+        eventhubs::DEFAULT_CONSUMER_GROUP,
+        eventhubs::ClientOptions::default(),
+    )
+    .unwrap()
+}
+
 /// The default emulator and a client of `eh1`.
 pub async fn start() -> (Emulator, Hub) {
     start_with(Config::default(), HubOptions::default()).await
