@@ -18,6 +18,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// Client TLS settings.
 #[derive(Clone)]
 pub struct TlsConfig {
+    config: Arc<ClientConfig>,
     connector: TlsConnector,
 }
 
@@ -51,9 +52,17 @@ impl TlsConfig {
             .map_err(|e| Error::Tls(e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        let config = Arc::new(config);
         Ok(Self {
-            connector: TlsConnector::from(Arc::new(config)),
+            connector: TlsConnector::from(config.clone()),
+            config,
         })
+    }
+
+    /// The rustls client configuration, for other protocols on the same TLS settings
+    /// (HTTPS to Azure Storage and the identity endpoints).
+    pub fn client_config(&self) -> Arc<ClientConfig> {
+        self.config.clone()
     }
 
     pub(crate) async fn connect(

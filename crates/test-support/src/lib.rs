@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod azurite;
 pub mod bench;
 pub mod client;
 pub mod proxy;
@@ -23,10 +24,16 @@ pub fn interop_python() -> Option<PathBuf> {
     if py.exists() {
         return Some(py);
     }
-    let msg = format!(
-        "interop peer missing: {} (run scripts/setup-interop.sh)",
-        py.display()
-    );
+    missing_peer(&py.display().to_string())
+}
+
+/// Reports a missing interop peer: a panic in CI (`CI=true`), else a `SKIPPED` line and
+/// `None`.
+///
+/// # Panics
+/// In CI.
+pub fn missing_peer<T>(what: &str) -> Option<T> {
+    let msg = format!("interop peer missing: {what} (run scripts/setup-interop.sh)");
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{msg}");
     }
@@ -48,13 +55,5 @@ pub fn interop_js() -> Option<PathBuf> {
     if node_ok && dir.join("node_modules/@azure/event-hubs").exists() {
         return Some(dir);
     }
-    let msg = format!(
-        "interop peer missing: node or {}/node_modules (run scripts/setup-interop.sh)",
-        dir.display()
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
+    missing_peer(&format!("node or {}/node_modules", dir.display()))
 }

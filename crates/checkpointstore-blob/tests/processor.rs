@@ -1,0 +1,163 @@
+//! Two processors sharing one Azurite container over the in-process emulator: they split
+//! the four partitions, every event is handled once, and when one closes gracefully the
+//! other takes its partitions and starts exactly after its last checkpoint.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eventhubs::{
+    CheckpointStore, ClientOptions, ConsumerClient, Processor, ProcessorOptions, ProducerClient,
+    SendEventOptions, StartPosition, DEFAULT_CONSUMER_GROUP,
+};
+use eventhubs_checkpointstore_blob::BlobCheckpointStore;
+use eventhubs_emulator::{Config, Emulator};
+use eventhubs_test_support::azurite::Azurite;
+
+type Handled = Arc<Mutex<Vec<(String, i64, String)>>>;
+
+fn start(
+    em: &Emulator,
+    store: &Arc<BlobCheckpointStore>,
+    id: &str,
+) -> (Processor, tokio::task::JoinHandle<()>) {
+    let consumer = ConsumerClient::from_connection_string(
+        &em.connection_string(Some("eh1")),
+        None,
+        DEFAULT_CONSUMER_GROUP,
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let options = ProcessorOptions::default()
+        .owner_id(id)
+        .update_interval(Duration::from_millis(300))
+        .ownership_expiration(Duration::from_secs(3))
+        .default_start_position(StartPosition::earliest());
+    let processor = Processor::new(consumer, store.clone(), options).unwrap();
+    let run = tokio::spawn({
+        let p = processor.clone();
+        async move { p.run().await.unwrap() }
+    });
+    (processor, run)
+}
+
+fn handle_all(processor: &Processor, handled: &Handled) {
+    let (processor, handled) = (processor.clone(), handled.clone());
+    tokio::spawn(async move {
+        while let Some(mut partition) = processor.next_partition_client().await {
+            let (handled, me) = (handled.clone(), processor.owner_id().to_owned());
+            tokio::spawn(async move {
+                while let Ok(event) = partition.recv().await {
+                    handled.lock().unwrap().push((
+                        event.partition_id().to_owned(),
+                        event.sequence_number(),
+                        me.clone(),
+                    ));
+                    if partition.update_checkpoint(&event).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}
+
+async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !check() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: not within 30 s"));
+}
+
+async fn fill(em: &Emulator, n: usize) {
+    let producer = ProducerClient::from_connection_string(
+        &em.connection_string(Some("eh1")),
+        None,
+        ClientOptions::default(),
+    )
+    .unwrap();
+    for p in 0..4 {
+        producer
+            .send_events(
+                (0..n).map(|i| i.to_string()),
+                SendEventOptions::default().partition_id(p.to_string()),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processors_share_a_container_and_hand_over() {
+    let Some(azurite) = Azurite::start() else {
+        return;
+    };
+    let store = Arc::new(
+        BlobCheckpointStore::from_connection_string(&azurite.connection_string(), "processors")
+            .unwrap(),
+    );
+    store.create_container_if_missing().await.unwrap();
+    let em = Emulator::start(Config::default()).await.unwrap();
+    let handled = Handled::default();
+    let (a, run_a) = start(&em, &store, "a");
+    let (b, run_b) = start(&em, &store, "b");
+    handle_all(&a, &handled);
+    handle_all(&b, &handled);
+    until("a 2/2 split", || {
+        a.owned_partition_ids().len() == 2 && b.owned_partition_ids().len() == 2
+    })
+    .await;
+    fill(&em, 30).await;
+    until("120 handled", || handled.lock().unwrap().len() == 120).await;
+
+    let a_had = a.owned_partition_ids();
+    a.close().await;
+    run_a.await.unwrap();
+    until("b owns all four", || b.owned_partition_ids().len() == 4).await;
+    fill(&em, 30).await;
+    until("240 handled", || handled.lock().unwrap().len() >= 240).await;
+    b.close().await;
+    run_b.await.unwrap();
+
+    let handled = handled.lock().unwrap().clone();
+    let unique: HashSet<(String, i64)> = handled.iter().map(|(p, s, _)| (p.clone(), *s)).collect();
+    assert_eq!(unique.len(), handled.len(), "no event handled twice");
+    assert_eq!(unique.len(), 240);
+    for p in &a_had {
+        let first_by_b = handled
+            .iter()
+            .filter(|(q, _, w)| q == p && w == "b")
+            .map(|(_, s, _)| *s)
+            .min();
+        assert_eq!(
+            first_by_b,
+            Some(30),
+            "partition {p} resumed after a's checkpoint"
+        );
+    }
+    // Released at the end, checkpoints in the blobs.
+    let c = ConsumerClient::from_connection_string(
+        &em.connection_string(Some("eh1")),
+        None,
+        DEFAULT_CONSUMER_GROUP,
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let owners = store
+        .list_ownership(c.fully_qualified_namespace(), "eh1", DEFAULT_CONSUMER_GROUP)
+        .await
+        .unwrap();
+    assert_eq!(owners.len(), 4);
+    assert!(owners.iter().all(|o| o.owner_id.is_empty()), "{owners:?}");
+    let cps = store
+        .list_checkpoints(c.fully_qualified_namespace(), "eh1", DEFAULT_CONSUMER_GROUP)
+        .await
+        .unwrap();
+    assert!(
+        cps.iter().all(|cp| cp.sequence_number == Some(59)),
+        "{cps:?}"
+    );
+}

@@ -1,0 +1,156 @@
+//! Azurite, the Azure Storage emulator (pinned in `interop/js`), started by tests on a free
+//! port: blob service only, always with `--disableTelemetry` (without it Azurite calls an
+//! outside host), in memory or in a directory of its own, killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The development account's well-known key.
+pub const ACCOUNT_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// A running Azurite blob service.
+#[derive(Debug)]
+pub struct Azurite {
+    child: Child,
+    port: u16,
+    location: Option<PathBuf>,
+}
+
+/// The `azurite-blob` launcher when installed. `None` (with the reason printed) when it is
+/// missing outside CI; with `CI=true` a missing Azurite fails the test instead.
+///
+/// # Panics
+/// In CI, when Azurite is missing.
+pub fn azurite_bin() -> Option<PathBuf> {
+    let bin = crate::repo_root().join("interop/js/node_modules/.bin/azurite-blob");
+    if bin.exists() {
+        return Some(bin);
+    }
+    crate::missing_peer(&bin.display().to_string())
+}
+
+impl Azurite {
+    /// Starts Azurite in memory on a free port; `None` when it is not installed (outside CI).
+    ///
+    /// # Panics
+    /// When it is installed but does not start.
+    pub fn start() -> Option<Self> {
+        Some(Self::launch(&azurite_bin()?, 0, None).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// Starts Azurite keeping its data in `dir` (so that a restart keeps it).
+    ///
+    /// # Panics
+    /// When it is installed but does not start.
+    pub fn start_in(dir: &Path) -> Option<Self> {
+        Some(
+            Self::launch(&azurite_bin()?, 0, Some(dir.to_owned()))
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+    }
+
+    fn launch(bin: &Path, port: u16, location: Option<PathBuf>) -> Result<Self, String> {
+        let mut cmd = Command::new(bin);
+        cmd.args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .args([
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+                "--loose",
+                "--silent",
+            ]);
+        match &location {
+            Some(dir) => cmd.arg("--location").arg(dir),
+            None => cmd.arg("--inMemoryPersistence"),
+        };
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let Some(stdout) = child.stdout.take() else {
+            return Err("azurite's stdout is not piped".into());
+        };
+        let mut out = BufReader::new(stdout);
+        let mut line = String::new();
+        let port = loop {
+            line.clear();
+            if out.read_line(&mut line).unwrap_or(0) == 0 {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("azurite exited before listening (port {port})"));
+            }
+            // "Azurite Blob service successfully listens on http://127.0.0.1:PORT"
+            let listening = line
+                .trim()
+                .strip_prefix("Azurite Blob service successfully listens on ")
+                .and_then(|url| url.rsplit(':').next())
+                .and_then(|p| p.parse().ok());
+            if let Some(port) = listening {
+                break port;
+            }
+        };
+        // Keep reading (and dropping) its output so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while out.read_line(&mut sink).unwrap_or(0) > 0 {
+                sink.clear();
+            }
+        });
+        Ok(Self {
+            child,
+            port,
+            location,
+        })
+    }
+
+    /// The blob service's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A Shared Key connection string for the development account.
+    pub fn connection_string(&self) -> String {
+        format!(
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:{}/devstoreaccount1;",
+            self.port
+        )
+    }
+
+    /// Stops Azurite (`SIGTERM`: it writes its data out, as a service restart would) and
+    /// starts it again on the same port and directory.
+    ///
+    /// # Panics
+    /// When it does not stop or come back.
+    pub fn restart(&mut self) {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(stopped, "cannot signal azurite");
+        let _ = self.child.wait();
+        let bin = azurite_bin().expect("azurite was installed a moment ago");
+        // The port was just freed; binding it again can fail for a moment: retry, bounded.
+        let mut last = String::new();
+        for _ in 0..50 {
+            match Self::launch(&bin, self.port, self.location.clone()) {
+                Ok(next) => {
+                    // The old child is dead and reaped; its `Drop` finds nothing to do.
+                    *self = next;
+                    return;
+                }
+                Err(e) => last = e,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("azurite did not restart on port {}: {last}", self.port);
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
