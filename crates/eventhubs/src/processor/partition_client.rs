@@ -93,10 +93,15 @@ impl PartitionState {
         self.released.notify_waiters();
     }
 
-    /// Why a checkpoint may not be written now, if it may not.
+    /// Why a checkpoint may not be written now, if it may not. A partition ended by the
+    /// processor closing is still this processor's until it is released (after its client
+    /// is gone), so its final checkpoint is written.
     fn fence(&self) -> Option<Error> {
-        if let Some(reason) = self.end_reason() {
-            return Some(ended_error(&self.partition_id, reason));
+        if self.end_reason() == Some(PartitionEndReason::OwnershipLost) {
+            return Some(ended_error(
+                &self.partition_id,
+                PartitionEndReason::OwnershipLost,
+            ));
         }
         let age = self
             .renewed
@@ -220,7 +225,8 @@ impl ProcessorPartitionClient {
     /// [`ErrorKind::OwnershipLost`] once this processor knows the partition is lost — its
     /// link was stolen, the last claim did not keep it, or its ownership was not renewed
     /// within the expiration — so a former owner cannot move the checkpoint of a partition
-    /// another processor is working on.
+    /// another processor is working on. After the processor starts closing it is still
+    /// written: that final checkpoint is where the next owner starts.
     pub async fn update_checkpoint(&self, event: &ReceivedEventData) -> Result<(), Error> {
         if event.partition_id() != self.partition_id() {
             return Err(Error::invalid(format!(
