@@ -10,3 +10,6 @@ cargo test --workspace --locked --doc
 for example in quickstart producer consumer batch_processing checkpointing facade; do
   env -u EVENTHUB_CONNECTION_STRING timeout 300 cargo run --locked --quiet -p eventhubs --example "$example" > /dev/null
 done
+# The processor example (embedded emulator, file checkpoints) runs for three seconds.
+env -u EVENTHUB_CONNECTION_STRING -u STORAGE_CONNECTION_STRING -u STORAGE_CONTAINER timeout 300 \
+  cargo run --locked --quiet -p eventhubs-checkpointstore-blob --example processor -- --seconds 3 > /dev/null

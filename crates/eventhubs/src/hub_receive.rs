@@ -445,26 +445,7 @@ where
 
     /// Calls the handler per the error policy.
     async fn handle(&mut self, event: ReceivedEvent) -> Result<(), Error> {
-        let (attempts, delay) = match self.policy {
-            HandlerErrorPolicy::Stop => (1, Duration::ZERO),
-            HandlerErrorPolicy::Retry { attempts, delay } => (attempts.max(1), delay),
-        };
-        if attempts == 1 {
-            // No copy of the event unless a retry may need it.
-            return (self.handler)(event).await;
-        }
-        let mut attempt = 1;
-        loop {
-            match (self.handler)(event.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(e) if attempt < attempts => {
-                    tracing::info!(attempt, error = %e, "handler failed; calling it again");
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        call_with_policy(self.policy, &mut self.handler, event).await
     }
 }
 
@@ -496,5 +477,37 @@ impl ListenerHandle {
     #[doc(alias = "Err")]
     pub fn err(&self) -> Option<Arc<Error>> {
         self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Calls `handler` with `event` as `policy` says: once, or again after each failure up to
+/// the policy's attempts (the event is cloned only when a retry may need it).
+pub(crate) async fn call_with_policy<H, Fut>(
+    policy: HandlerErrorPolicy,
+    handler: &mut H,
+    event: ReceivedEvent,
+) -> Result<(), Error>
+where
+    H: FnMut(ReceivedEvent) -> Fut,
+    Fut: Future<Output = Result<(), Error>>,
+{
+    let (attempts, delay) = match policy {
+        HandlerErrorPolicy::Stop => (1, Duration::ZERO),
+        HandlerErrorPolicy::Retry { attempts, delay } => (attempts.max(1), delay),
+    };
+    if attempts == 1 {
+        return handler(event).await;
+    }
+    let mut attempt = 1;
+    loop {
+        match handler(event.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < attempts => {
+                tracing::info!(attempt, error = %e, "handler failed; calling it again");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }

@@ -109,8 +109,8 @@ pub use options::HubOptions;
 pub use persist::{CheckpointPersister, FilePersister, MemoryPersister};
 pub use position::StartPosition;
 pub use processor::{
-    LoadBalancingStrategy, PartitionEndReason, Processor, ProcessorOptions,
-    ProcessorPartitionClient, StartPositions,
+    HandlerId, HostOptions, LoadBalancingStrategy, PartitionEndReason, Processor, ProcessorHost,
+    ProcessorOptions, ProcessorPartitionClient, StartPositions,
 };
 pub use producer::{ProducerClient, SendEventOptions};
 pub use properties::{EventHubProperties, PartitionProperties};

@@ -5,8 +5,10 @@
 //! - `load_balancer`: which partitions a cycle claims (a pure function).
 //! - `options`: [`ProcessorOptions`].
 //! - `partition_client`: [`ProcessorPartitionClient`], one owned partition.
+//! - `host`: [`ProcessorHost`], registered handlers on a processor (the Go v3 shape).
 //! - this module: [`Processor`], the cycle loop.
 
+mod host;
 mod load_balancer;
 mod options;
 mod partition_client;
@@ -21,6 +23,7 @@ use crate::checkpoint_store::{Checkpoint, CheckpointStore, Ownership};
 use crate::consumer::ConsumerClient;
 use crate::error::Error;
 use crate::receiver::PartitionReceiverOptions;
+pub use host::{HandlerId, HostOptions, ProcessorHost};
 pub use load_balancer::LoadBalancingStrategy;
 use load_balancer::{plan, Cycle};
 pub use options::{ProcessorOptions, StartPositions};
