@@ -182,6 +182,14 @@ impl ContainerClient {
         Ok(written(&r))
     }
 
+    /// The content of `blob`.
+    pub(crate) async fn get(&self, blob: &str) -> Result<Bytes, Failure> {
+        Ok(self
+            .send(Method::GET, Some(blob), "", &[], "reading a blob")
+            .await?
+            .body)
+    }
+
     /// Creates the container (a 409 "already exists" is success).
     pub(crate) async fn create_container(&self) -> Result<(), Failure> {
         match self

@@ -16,6 +16,8 @@ pub(crate) struct ListedBlob {
     pub last_modified: Option<SystemTime>,
     /// Metadata, keys lower-cased.
     pub metadata: BTreeMap<String, String>,
+    /// `available`, `leased`, `expired`, `breaking` or `broken` (blob leases).
+    pub lease_state: Option<String>,
 }
 
 /// One page of a listing.
@@ -48,6 +50,7 @@ pub(crate) fn parse(xml: &str) -> Result<Page, String> {
                         etag: None,
                         last_modified: None,
                         metadata: BTreeMap::new(),
+                        lease_state: None,
                     });
                 }
                 path.push(name);
@@ -92,6 +95,9 @@ fn append(path: &[String], blob: Option<&mut ListedBlob>, page: &mut Page, text:
         ([.., "Blob", "Name"], Some(b)) => b.name.push_str(text),
         ([.., "Properties", "Etag"], Some(b)) => {
             b.etag.get_or_insert_with(String::new).push_str(text)
+        }
+        ([.., "Properties", "LeaseState"], Some(b)) => {
+            b.lease_state.get_or_insert_with(String::new).push_str(text)
         }
         ([.., "Properties", "Last-Modified"], Some(b)) => {
             b.last_modified = httpdate::parse_http_date(text.trim()).ok();

@@ -99,6 +99,10 @@ impl BlobCheckpointStore {
         self
     }
 
+    pub(crate) fn client(&self) -> &ContainerClient {
+        &self.client
+    }
+
     /// Creates the container unless it exists.
     pub async fn create_container_if_missing(&self) -> Result<(), Error> {
         self.client.create_container().await.map_err(store_error)
@@ -307,7 +311,7 @@ fn partition_of(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
 }
 
-fn store_error(f: Failure) -> Error {
+pub(crate) fn store_error(f: Failure) -> Error {
     let kind = match f.status {
         Some(401 | 403) => ErrorKind::Unauthorized,
         Some(404) if f.code.as_deref() == Some("ContainerNotFound") => ErrorKind::NotFound,
