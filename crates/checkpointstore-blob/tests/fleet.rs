@@ -18,12 +18,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use eventhubs::{
-    CheckpointStore, ClientOptions, ConsumerClient, LoadBalancingStrategy, Processor,
-    ProcessorOptions, ProducerClient, SendEventOptions, StartPosition, DEFAULT_CONSUMER_GROUP,
+    ClientOptions, ConsumerClient, LoadBalancingStrategy, Processor, ProcessorOptions,
+    ProducerClient, SendEventOptions, StartPosition, DEFAULT_CONSUMER_GROUP,
 };
 use eventhubs_checkpointstore_blob::BlobCheckpointStore;
 use eventhubs_emulator::{Config, Emulator, HubConfig};
 use eventhubs_test_support::azurite::Azurite;
+
+mod common;
 
 const CHILD: &str = "EH_FLEET_CHILD";
 const PARTITIONS: usize = 16;
@@ -135,16 +137,7 @@ fn spawn_member(id: &str, eventhubs: &str, storage: &str) -> Member {
 
 /// Partition → owner, counting only claims renewed within the expiration.
 async fn live_owners(store: &BlobCheckpointStore, ns: &str) -> BTreeMap<String, String> {
-    let now = store.now();
-    store
-        .list_ownership(ns, "eh1", DEFAULT_CONSUMER_GROUP)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|o| !o.owner_id.is_empty())
-        .filter(|o| now.duration_since(o.last_modified_time).unwrap_or_default() <= EXPIRATION)
-        .map(|o| (o.partition_id, o.owner_id))
-        .collect()
+    common::live_owners(store, ns, EXPIRATION).await
 }
 
 fn counts(owners: &BTreeMap<String, String>) -> Vec<usize> {

@@ -3,63 +3,32 @@
 //! other takes its partitions and starts exactly after its last checkpoint.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use eventhubs::{
     CheckpointStore, ClientOptions, ConsumerClient, Processor, ProcessorOptions, ProducerClient,
-    SendEventOptions, StartPosition, DEFAULT_CONSUMER_GROUP,
+    SendEventOptions, DEFAULT_CONSUMER_GROUP,
 };
 use eventhubs_checkpointstore_blob::BlobCheckpointStore;
 use eventhubs_emulator::{Config, Emulator};
 use eventhubs_test_support::azurite::Azurite;
 
-type Handled = Arc<Mutex<Vec<(String, i64, String)>>>;
+mod common;
+
+use common::{start_handling, Handled};
 
 fn start(
     em: &Emulator,
     store: &Arc<BlobCheckpointStore>,
     id: &str,
+    handled: &Handled,
 ) -> (Processor, tokio::task::JoinHandle<()>) {
-    let consumer = ConsumerClient::from_connection_string(
-        &em.connection_string(Some("eh1")),
-        None,
-        DEFAULT_CONSUMER_GROUP,
-        ClientOptions::default(),
-    )
-    .unwrap();
     let options = ProcessorOptions::default()
         .owner_id(id)
         .update_interval(Duration::from_millis(300))
-        .ownership_expiration(Duration::from_secs(3))
-        .default_start_position(StartPosition::earliest());
-    let processor = Processor::new(consumer, store.clone(), options).unwrap();
-    let run = tokio::spawn({
-        let p = processor.clone();
-        async move { p.run().await.unwrap() }
-    });
-    (processor, run)
-}
-
-fn handle_all(processor: &Processor, handled: &Handled) {
-    let (processor, handled) = (processor.clone(), handled.clone());
-    tokio::spawn(async move {
-        while let Some(mut partition) = processor.next_partition_client().await {
-            let (handled, me) = (handled.clone(), processor.owner_id().to_owned());
-            tokio::spawn(async move {
-                while let Ok(event) = partition.recv().await {
-                    handled.lock().unwrap().push((
-                        event.partition_id().to_owned(),
-                        event.sequence_number(),
-                        me.clone(),
-                    ));
-                    if partition.update_checkpoint(&event).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+        .ownership_expiration(Duration::from_secs(3));
+    start_handling(em, store, options, id, handled)
 }
 
 async fn until(what: &str, mut check: impl FnMut() -> bool) {
@@ -102,10 +71,8 @@ async fn two_processors_share_a_container_and_hand_over() {
     store.create_container_if_missing().await.unwrap();
     let em = Emulator::start(Config::default()).await.unwrap();
     let handled = Handled::default();
-    let (a, run_a) = start(&em, &store, "a");
-    let (b, run_b) = start(&em, &store, "b");
-    handle_all(&a, &handled);
-    handle_all(&b, &handled);
+    let (a, run_a) = start(&em, &store, "a", &handled);
+    let (b, run_b) = start(&em, &store, "b", &handled);
     until("a 2/2 split", || {
         a.owned_partition_ids().len() == 2 && b.owned_partition_ids().len() == 2
     })
@@ -123,14 +90,14 @@ async fn two_processors_share_a_container_and_hand_over() {
     run_b.await.unwrap();
 
     let handled = handled.lock().unwrap().clone();
-    let unique: HashSet<(String, i64)> = handled.iter().map(|(p, s, _)| (p.clone(), *s)).collect();
+    let unique: HashSet<(String, i64)> = handled.iter().map(|(_, p, s)| (p.clone(), *s)).collect();
     assert_eq!(unique.len(), handled.len(), "no event handled twice");
     assert_eq!(unique.len(), 240);
     for p in &a_had {
         let first_by_b = handled
             .iter()
-            .filter(|(q, _, w)| q == p && w == "b")
-            .map(|(_, s, _)| *s)
+            .filter(|(w, q, _)| q == p && w == "b")
+            .map(|(_, _, s)| *s)
             .min();
         assert_eq!(
             first_by_b,

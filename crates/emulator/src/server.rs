@@ -169,16 +169,27 @@ pub struct Emulator {
 impl Emulator {
     /// Starts an emulator with `config` on a free loopback port.
     pub async fn start(config: Config) -> std::io::Result<Self> {
-        Self::start_inner(config, None).await
+        Self::start_inner(config, None, "127.0.0.1:0").await
+    }
+
+    /// Starts an emulator with `config` on `addr` (e.g. `127.0.0.1:5672`, the AMQP port, so
+    /// that connection strings need no port: some SDKs put a port into the namespace name
+    /// they write in checkpoint blobs, where the others do not).
+    pub async fn start_on(config: Config, addr: &str) -> std::io::Result<Self> {
+        Self::start_inner(config, None, addr).await
     }
 
     /// Like [`Emulator::start`], also serving AMQP over TLS on a second free port.
     pub async fn start_with_tls(config: Config, tls: TlsServerConfig) -> std::io::Result<Self> {
-        Self::start_inner(config, Some(tls)).await
+        Self::start_inner(config, Some(tls), "127.0.0.1:0").await
     }
 
-    async fn start_inner(config: Config, tls: Option<TlsServerConfig>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+    async fn start_inner(
+        config: Config,
+        tls: Option<TlsServerConfig>,
+        addr: &str,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let tls = match tls {
             Some(config) => Some((TcpListener::bind("127.0.0.1:0").await?, config)),
@@ -254,7 +265,12 @@ pub fn connection_string(addr: SocketAddr, config: &Config, entity_path: Option<
     } else {
         addr.ip().to_string()
     };
-    let mut s = format!("Endpoint=sb://{host}:{};SharedAccessKeyName={name};SharedAccessKey={key};UseDevelopmentEmulator=true", addr.port());
+    // The AMQP port is the default: left out, as in Microsoft's emulator's connection string.
+    let port = match addr.port() {
+        5672 => String::new(),
+        p => format!(":{p}"),
+    };
+    let mut s = format!("Endpoint=sb://{host}{port};SharedAccessKeyName={name};SharedAccessKey={key};UseDevelopmentEmulator=true");
     if let Some(e) = entity_path {
         s.push_str(";EntityPath=");
         s.push_str(e);

@@ -32,28 +32,51 @@ fn earliest() -> PartitionReceiverOptions {
     PartitionReceiverOptions::default().start_position(StartPosition::earliest())
 }
 
-/// 50,000 events read through `recv` and `recv_batch`, each call raced against a future
-/// that finishes after 0–3 yields (so calls are dropped at every stage): every event
-/// arrives once, in order.
+/// At least 50,000 events read through `recv` and `recv_batch` while a producer keeps
+/// sending, each call raced against a future that finishes after 0–3 yields (so calls are
+/// dropped at every stage): every event arrives once, in order. The producer sends until the
+/// reader has seen 50,000 events and 10,000 cancellations (how many races a call loses
+/// depends on the machine's speed, so the count is reached by sending more, not assumed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_receives_lose_nothing() {
     const EVENTS: usize = 50_000;
+    const CANCELLATIONS: u32 = 10_000;
     let (em, _hub) = start().await;
     let (producer, consumer) = clients(&em);
-    producer
-        .send_events(
-            (0..EVENTS).map(|i| i.to_string()),
-            SendEventOptions::default().partition_id("0"),
-        )
-        .await
-        .unwrap();
+    let enough = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut sending = Some(tokio::spawn({
+        let enough = enough.clone();
+        async move {
+            let mut sent = 0usize;
+            // Bounded: at most 2,000,000 events.
+            while !enough.load(std::sync::atomic::Ordering::Acquire) && sent < 2_000_000 {
+                producer
+                    .send_events(
+                        (sent..sent + 1000).map(|i| i.to_string()),
+                        SendEventOptions::default().partition_id("0"),
+                    )
+                    .await
+                    .unwrap();
+                sent += 1000;
+            }
+            sent
+        }
+    }));
     let mut receiver = consumer
         .open_partition_receiver("0", earliest())
         .await
         .unwrap();
+    let mut total: Option<i64> = None;
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
     let (mut next, mut cancelled) = (0i64, 0u32);
-    while next < EVENTS as i64 {
+    while total.is_none_or(|t| next < t) {
+        if total.is_none() && next >= EVENTS as i64 && cancelled >= CANCELLATIONS {
+            enough.store(true, std::sync::atomic::Ordering::Release);
+            if let Some(task) = sending.take() {
+                total = Some(task.await.unwrap() as i64);
+            }
+            continue;
+        }
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
@@ -89,8 +112,8 @@ async fn cancelled_receives_lose_nothing() {
             }
         }
     }
-    assert!(cancelled >= 10_000, "only {cancelled} cancellations");
-    eprintln!("{EVENTS} events in order through {cancelled} cancelled receives");
+    assert!(cancelled >= CANCELLATIONS, "only {cancelled} cancellations");
+    eprintln!("{next} events in order through {cancelled} cancelled receives");
 }
 
 /// With prefetch 0 a receiver asks for exactly what each call wants.
