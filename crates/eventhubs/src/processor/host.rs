@@ -96,6 +96,9 @@ struct HostInner {
     processor: Processor,
     options: HostOptions,
     handlers: RwLock<BTreeMap<HandlerId, Handler>>,
+    /// The handlers in registration order, rebuilt when they change, so that each event
+    /// takes one reference count rather than a copy of the list.
+    current: RwLock<Arc<[Handler]>>,
     next_id: Mutex<u64>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -120,13 +123,17 @@ impl HostInner {
             .collect()
     }
 
-    fn snapshot(&self) -> Vec<Handler> {
-        self.handlers
+    fn snapshot(&self) -> Arc<[Handler]> {
+        self.current
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+            .clone()
+    }
+
+    /// Rebuilds `current` from `handlers` (called with the change made).
+    fn publish(&self, handlers: &BTreeMap<HandlerId, Handler>) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) =
+            handlers.values().cloned().collect();
     }
 }
 
@@ -138,6 +145,7 @@ impl ProcessorHost {
                 processor,
                 options,
                 handlers: RwLock::new(BTreeMap::new()),
+                current: RwLock::new(Arc::from(Vec::new())),
                 next_id: Mutex::new(0),
                 tasks: Mutex::new(Vec::new()),
             }),
@@ -158,11 +166,13 @@ impl ProcessorHost {
             HandlerId(*next)
         };
         let handler: Handler = Arc::new(move |event| Box::pin(handler(event)));
-        self.inner
+        let mut handlers = self
+            .inner
             .handlers
             .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, handler);
+            .unwrap_or_else(|p| p.into_inner());
+        handlers.insert(id, handler);
+        self.inner.publish(&handlers);
         id
     }
 
@@ -266,19 +276,21 @@ async fn process(inner: Arc<HostInner>, mut partition: ProcessorPartitionClient)
     let options = &inner.options;
     let mut last: Option<ReceivedEventData> = None;
     let mut behind = 0u32;
-    let mut due = tokio::time::Instant::now() + options.checkpoint_every;
+    // One timer, reset after each checkpoint (not a new one per event).
+    let write_due = tokio::time::sleep(options.checkpoint_every);
+    tokio::pin!(write_due);
     loop {
         let event = tokio::select! {
             e = partition.recv() => e,
-            () = tokio::time::sleep_until(due), if behind > 0 => {
+            () = &mut write_due, if behind > 0 => {
                 checkpoint(&partition, &mut last, &mut behind).await;
-                due = tokio::time::Instant::now() + options.checkpoint_every;
+                write_due.as_mut().reset(tokio::time::Instant::now() + options.checkpoint_every);
                 continue;
             }
         };
         let Ok(event) = event else { break };
         let mut failed = None;
-        for handler in inner.snapshot() {
+        for handler in inner.snapshot().iter() {
             let mut call = |e: ReceivedEventData| handler(e);
             if let Err(e) =
                 call_with_policy(options.on_handler_error, &mut call, event.clone()).await
@@ -295,7 +307,9 @@ async fn process(inner: Arc<HostInner>, mut partition: ProcessorPartitionClient)
         behind += 1;
         if behind >= options.checkpoint_every_events {
             checkpoint(&partition, &mut last, &mut behind).await;
-            due = tokio::time::Instant::now() + options.checkpoint_every;
+            write_due
+                .as_mut()
+                .reset(tokio::time::Instant::now() + options.checkpoint_every);
         }
     }
     if partition.end_reason() != Some(PartitionEndReason::OwnershipLost) {
