@@ -85,11 +85,12 @@ fn processor(
 /// printed, and the rate counts each event once.
 async fn ours(
     em: &Emulator,
+    azurite: &Azurite,
     storage: &str,
     container: &str,
     members: usize,
     per_partition: usize,
-) -> (f64, f64) {
+) -> Row {
     let total = (per_partition * PARTITIONS) as u64;
     let store = Arc::new(BlobCheckpointStore::from_connection_string(storage, container).unwrap());
     store.create_container_if_missing().await.unwrap();
@@ -98,6 +99,7 @@ async fn ours(
         Arc::new((0..PARTITIONS).map(|_| AtomicI64::new(-1)).collect());
     let first: Arc<std::sync::OnceLock<Instant>> = Arc::default();
     let c0 = cpu_now();
+    let a0 = azurite.cpu_time();
     let mut hosts = Vec::new();
     for _ in 0..members {
         let host = ProcessorHost::new(
@@ -132,6 +134,7 @@ async fn ours(
     }
     let wall = first.get().map_or(Duration::ZERO, Instant::elapsed);
     let cpu = cpu_now() - c0;
+    let storage_cpu = azurite.cpu_time().zip(a0).map(|(a, b)| a - b);
     for host in hosts {
         host.close().await;
     }
@@ -139,20 +142,30 @@ async fn ours(
     eprintln!(
         "  ours x{members}: {total} events in {wall:?} ({repeats} handled again after rebalancing)"
     );
-    (
-        total as f64 / wall.as_secs_f64(),
-        cpu.as_nanos() as f64 / total as f64,
-    )
+    Row {
+        rate: total as f64 / wall.as_secs_f64(),
+        cpu: cpu.as_nanos() as f64 / total as f64,
+        storage_cpu: storage_cpu.map(|c| c.as_nanos() as f64 / total as f64),
+    }
+}
+
+/// One line of the table: events/s, CPU ns per event of the processors' side (for ours,
+/// this process, which also runs the emulator), and Azurite's CPU ns per event.
+struct Row {
+    rate: f64,
+    cpu: f64,
+    storage_cpu: Option<f64>,
 }
 
 /// Python's processor on the same hub (a fresh container): (events/s, CPU ns/event of the
 /// peer plus this process, which serves it).
-async fn python(em: &Emulator, storage: &str, total: u64) -> Option<(f64, f64)> {
+async fn python(em: &Emulator, azurite: &Azurite, storage: &str, total: u64) -> Option<Row> {
     let python = eventhubs_test_support::interop_python()?;
     let dir = eventhubs_test_support::repo_root().join("interop/python");
     let store = BlobCheckpointStore::from_connection_string(storage, "pythonbench").unwrap();
     store.create_container_if_missing().await.unwrap();
     let c0 = cpu_now();
+    let a0 = azurite.cpu_time();
     let out = tokio::time::timeout(
         Duration::from_secs(600),
         tokio::process::Command::new(python)
@@ -185,7 +198,12 @@ async fn python(em: &Emulator, storage: &str, total: u64) -> Option<(f64, f64)> 
     let [n, secs, cpu] = v[..] else { return None };
     eprintln!("  python: {n} events in {secs:.2} s");
     let ours_cpu = (cpu_now() - c0).as_secs_f64();
-    Some((n / secs, (cpu + ours_cpu) * 1e9 / n))
+    let storage_cpu = azurite.cpu_time().zip(a0).map(|(a, b)| a - b);
+    Some(Row {
+        rate: n / secs,
+        cpu: (cpu + ours_cpu) * 1e9 / n,
+        storage_cpu: storage_cpu.map(|c| c.as_nanos() as f64 / n),
+    })
 }
 
 /// How long 4 balanced processors (1 s update interval) take to split 32 partitions 8/8/8/8.
@@ -245,7 +263,13 @@ fn main() {
     if !invoked_by_cargo_bench() {
         return;
     }
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--members N`: only the row of N of our processors (for profiling).
+    let only: Option<usize> = args
+        .iter()
+        .position(|a| a == "--members")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -258,28 +282,40 @@ fn main() {
         let storage = azurite.connection_string();
         let per_partition = if quick { 12_500 } else { 125_000 };
         let mut rows = Vec::new();
-        for members in [1, 2, 4] {
+        for members in [1, 2, 4].into_iter().filter(|m| only.is_none_or(|o| o == *m)) {
             // A fresh hub per row: every row reads all of it from the start.
             let em = Emulator::start(config(PARTITIONS)).await.unwrap();
             fill(&em, per_partition).await;
-            let (rate, cpu) = ours(&em, &storage, &format!("ours{members}"), members, per_partition).await;
-            rows.push((format!("ours, {members} processor{}", if members > 1 { "s" } else { "" }), rate, cpu));
+            let row = ours(&em, &azurite, &storage, &format!("ours{members}"), members, per_partition).await;
+            rows.push((format!("ours, {members} processor{}", if members > 1 { "s" } else { "" }), row));
+        }
+        if only.is_some() {
+            for (name, row) in &rows {
+                let storage = row.storage_cpu.unwrap_or(f64::NAN);
+                println!("{name}: {:.0} events/s, {:.0} CPU ns/event, Azurite {storage:.0} CPU ns/event", row.rate, row.cpu);
+            }
+            return;
         }
         let python_events = if quick { 16_000 } else { 64_000 };
         let em = Emulator::start(config(PARTITIONS)).await.unwrap();
         fill(&em, python_events / PARTITIONS).await;
-        let py = python(&em, &storage, python_events as u64).await;
+        let py = python(&em, &azurite, &storage, python_events as u64).await;
         let converged = convergence(&storage).await;
 
         println!();
-        println!("| processors | events/s | CPU ns/event |");
-        println!("|---|---:|---:|");
-        for (name, rate, cpu) in &rows {
-            println!("| {name} | {rate:.0} | {cpu:.0} |");
+        println!("| processors | events/s | CPU ns/event (processors + emulator) | Azurite CPU ns/event |");
+        println!("|---|---:|---:|---:|");
+        let line = |name: &str, row: &Row| {
+            let storage = row.storage_cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.0}"));
+            println!("| {name} | {:.0} | {:.0} | {storage} |", row.rate, row.cpu);
+        };
+        for (name, row) in &rows {
+            line(name, row);
         }
-        if let Some((rate, cpu)) = py {
-            println!("| python azure-eventhub 5.15.1 + checkpointstoreblob-aio 1.2.0, 1 processor | {rate:.0} | {cpu:.0} |");
-            println!("ours (1 processor) / python: {:.1}x", rows[0].1 / rate);
+        if let Some(row) = &py {
+            line("python azure-eventhub 5.15.1 + checkpointstoreblob-aio 1.2.0, 1 processor", row);
+            let best = rows.iter().map(|(_, r)| r.rate).fold(0.0, f64::max);
+            println!("ours (1 processor) / python: {:.1}x; best fleet / python: {:.1}x", rows[0].1.rate / row.rate, best / row.rate);
         }
         println!("4 balanced processors (1 s interval) split 32 partitions 8/8/8/8 in {converged:?}");
     });

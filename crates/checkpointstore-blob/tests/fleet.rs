@@ -1,7 +1,9 @@
 //! Three processors as separate OS processes on one hub of 16 partitions, sharing one
 //! Azurite container, over an emulator in this process; short timings (400 ms update
-//! interval, 2 s expiration, greedy). They balance to 5/5/6 within three update intervals and
-//! hold it for three more; one is killed (`SIGKILL`) and its partitions are owned again
+//! interval, 2 s expiration, greedy). Two split the hub 8/8; the third joins and steals its
+//! share while events flow, each stolen partition stopping delivery to its old owner at
+//! once and refusing that owner's checkpoint; they balance to 5/5/6 within three update
+//! intervals and hold it for three more; one is killed (`SIGKILL`) and its partitions are owned again
 //! within the expiration plus one interval; one is closed gracefully (`SIGTERM`) and its
 //! partitions are owned again within one interval, their next owner starting exactly after
 //! its last checkpoints. Every event sent through the churn is handled at least once;
@@ -18,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use eventhubs::{
-    ClientOptions, ConsumerClient, LoadBalancingStrategy, Processor, ProcessorOptions,
-    ProducerClient, SendEventOptions, StartPosition, DEFAULT_CONSUMER_GROUP,
+    ClientOptions, ConsumerClient, ErrorKind, LoadBalancingStrategy, PartitionEndReason, Processor,
+    ProcessorOptions, ProducerClient, SendEventOptions, StartPosition, DEFAULT_CONSUMER_GROUP,
 };
 use eventhubs_checkpointstore_blob::BlobCheckpointStore;
 use eventhubs_emulator::{Config, Emulator, HubConfig};
@@ -67,6 +69,7 @@ async fn child() {
         let p = processor.clone();
         async move {
             while let Some(mut partition) = p.next_partition_client().await {
+                println!("claimed {}", partition.partition_id());
                 tokio::spawn(async move {
                     let mut since_checkpoint = 0;
                     let mut last = None;
@@ -80,14 +83,22 @@ async fn child() {
                         if since_checkpoint == CHECKPOINT_EVERY {
                             since_checkpoint = 0;
                             if partition.update_checkpoint(&event).await.is_err() {
-                                return;
+                                break;
                             }
                         }
                         last = Some(event);
                     }
                     // Ended (closing, or lost): the last checkpoint, if still allowed.
+                    let id = partition.partition_id().to_owned();
+                    if partition.end_reason() == Some(PartitionEndReason::OwnershipLost) {
+                        println!("lost {id}");
+                    }
                     if let Some(event) = last {
-                        let _ = partition.update_checkpoint(&event).await;
+                        if let Err(e) = partition.update_checkpoint(&event).await {
+                            if e.kind() == ErrorKind::OwnershipLost {
+                                println!("refused {id}");
+                            }
+                        }
                     }
                 });
             }
@@ -106,6 +117,9 @@ async fn child() {
 struct Member {
     child: Child,
     handled: Arc<Mutex<Vec<(String, i64)>>>,
+    /// `claimed`, `lost` and `refused` lines: (what, partition, how many events it had
+    /// handled by then), in the order printed.
+    marks: Arc<Mutex<Vec<(String, String, usize)>>>,
 }
 
 fn spawn_member(id: &str, eventhubs: &str, storage: &str) -> Member {
@@ -119,9 +133,21 @@ fn spawn_member(id: &str, eventhubs: &str, storage: &str) -> Member {
         .unwrap();
     let out = BufReader::new(child.stdout.take().unwrap());
     let handled = Arc::new(Mutex::new(Vec::new()));
-    let sink = handled.clone();
+    let marks = Arc::new(Mutex::new(Vec::new()));
+    let (sink, mark_sink) = (handled.clone(), marks.clone());
     std::thread::spawn(move || {
         for line in out.lines().map_while(Result::ok) {
+            let mut words = line.split_whitespace();
+            if let (Some(what @ ("claimed" | "lost" | "refused")), Some(p)) =
+                (words.next(), words.next())
+            {
+                let at = sink.lock().unwrap().len();
+                mark_sink
+                    .lock()
+                    .unwrap()
+                    .push((what.to_owned(), p.to_owned(), at));
+                continue;
+            }
             if let Some(at) = line.find("handled ") {
                 let mut parts = line[at + 8..].split_whitespace();
                 if let (Some(p), Some(s)) =
@@ -132,7 +158,45 @@ fn spawn_member(id: &str, eventhubs: &str, storage: &str) -> Member {
             }
         }
     });
-    Member { child, handled }
+    Member {
+        child,
+        handled,
+        marks,
+    }
+}
+
+/// Partitions `member` lost to a steal. For each: it handled nothing of that partition
+/// after it learnt of the loss (until it claimed it again), and its checkpoint write was
+/// refused.
+fn steals(member: &Member) -> Vec<String> {
+    let marks = member.marks.lock().unwrap().clone();
+    let handled = member.handled.lock().unwrap().clone();
+    let mut lost = Vec::new();
+    for (i, (what, p, at)) in marks.iter().enumerate() {
+        if what != "lost" {
+            continue;
+        }
+        let reclaimed_at = marks[i..]
+            .iter()
+            .find(|(w, q, _)| w == "claimed" && q == p)
+            .map_or(handled.len(), |m| m.2);
+        let after: Vec<i64> = handled[*at..reclaimed_at]
+            .iter()
+            .filter(|(q, _)| q == p)
+            .map(|(_, s)| *s)
+            .collect();
+        assert!(
+            after.is_empty(),
+            "partition {p} delivered {after:?} after it was lost"
+        );
+        let had_handled = handled[..*at].iter().any(|(q, _)| q == p);
+        assert!(
+            !had_handled || marks[i..].iter().any(|(w, q, _)| w == "refused" && q == p),
+            "partition {p}: the lost owner's checkpoint was not refused"
+        );
+        lost.push(p.clone());
+    }
+    lost
 }
 
 /// Partition → owner, counting only claims renewed within the expiration.
@@ -203,19 +267,45 @@ async fn three_processes_balance_survive_a_kill_and_hand_over_on_close() {
         ProducerClient::from_connection_string(&eventhubs, None, ClientOptions::default()).unwrap();
     let ns = producer.fully_qualified_namespace().to_owned();
 
-    let mut members: BTreeMap<&str, Member> = ["p1", "p2", "p3"]
+    // Two first, 8/8; then a third joins and must steal its share.
+    let mut members: BTreeMap<&str, Member> = ["p1", "p2"]
         .into_iter()
         .map(|id| (id, spawn_member(id, &eventhubs, &storage)))
         .collect();
+    until_owners(&store, &ns, Duration::from_secs(20), "two balance", |o| {
+        o.len() == PARTITIONS && counts(o) == [8, 8]
+    })
+    .await;
+    // Events flowing while the third steals.
+    send_round(&producer, 9, 20).await;
+    members.insert("p3", spawn_member("p3", &eventhubs, &storage));
 
-    // Balanced: 5/5/6 within three update intervals of the last start (greedy) — plus the
-    // time a process takes to start and connect, which is not the processor's.
+    // Balanced: 5/5/6 within three update intervals of the third's start (greedy) — plus
+    // the time a process takes to start and connect, which is not the processor's.
     let took = until_owners(&store, &ns, Duration::from_secs(20), "balance", |o| {
         o.len() == PARTITIONS && counts(o) == [5, 5, 6]
     })
     .await;
     let settled = live_owners(&store, &ns).await;
-    eprintln!("balanced 5/5/6 {took:?} after the processes started");
+    eprintln!("balanced 5/5/6 {took:?} after the third process started");
+    // The third's share was stolen from the first two: each stolen partition stopped
+    // delivering to its old owner, whose checkpoint write was refused.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stolen = loop {
+        let stolen: Vec<String> = ["p1", "p2"]
+            .iter()
+            .flat_map(|id| steals(&members[id]))
+            .collect();
+        if stolen.len() >= 5 || Instant::now() > deadline {
+            break stolen;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(stolen.len() >= 5, "steals seen: {stolen:?}");
+    eprintln!(
+        "{} partitions stolen by the third: {stolen:?}",
+        stolen.len()
+    );
     // ... and it holds for three more intervals: nobody moves.
     let hold_until = Instant::now() + INTERVAL * 3;
     while Instant::now() < hold_until {
@@ -240,7 +330,7 @@ async fn three_processes_balance_survive_a_kill_and_hand_over_on_close() {
             .sum::<usize>()
     };
     let deadline = Instant::now() + Duration::from_secs(20);
-    while handled_so_far(&members) < PARTITIONS * 45 {
+    while handled_so_far(&members) < PARTITIONS * 65 {
         assert!(Instant::now() < deadline, "round 1 not handled");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -311,7 +401,7 @@ async fn three_processes_balance_survive_a_kill_and_hand_over_on_close() {
     send_round(&producer, 3, 20).await;
 
     // Everything sent is handled by the last member standing.
-    let total = PARTITIONS * 85;
+    let total = PARTITIONS * 105;
     let all_handled = || {
         let mut seen = HashSet::new();
         for m in members.values() {
@@ -346,9 +436,16 @@ async fn three_processes_balance_survive_a_kill_and_hand_over_on_close() {
             *times.entry(e.clone()).or_default() += 1;
         }
     }
+    // The first 20 events of each partition were in flight while the third stole its
+    // share: a stolen partition's new owner may repeat those after the old owner's last
+    // checkpoint (at-least-once), counted apart.
+    let repeated_by_steals = times
+        .iter()
+        .filter(|((_, seq), n)| **n > 1 && *seq < 20)
+        .count();
     let duplicates: Vec<&(String, i64)> = times
         .iter()
-        .filter(|(_, n)| **n > 1)
+        .filter(|((_, seq), n)| **n > 1 && *seq >= 20)
         .map(|(e, _)| e)
         .collect();
     for (p, seq) in &duplicates {
@@ -403,7 +500,7 @@ async fn three_processes_balance_survive_a_kill_and_hand_over_on_close() {
         );
     }
     eprintln!(
-        "{total} events, {} handled twice (all on the killed processor's {} partitions; at most {} per partition)",
+        "{total} events; {repeated_by_steals} handled again after the steals; {} handled twice after the kill (all on the killed processor's {} partitions; at most {} per partition)",
         duplicates.len(),
         victims_partitions.len(),
         per_partition.values().max().unwrap_or(&0)

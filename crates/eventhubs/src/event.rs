@@ -187,28 +187,53 @@ pub struct LastEnqueued {
     pub enqueued_time: SystemTime,
 }
 
-/// Where received events come from: shared by all the events of one receiver.
+/// Where received events come from: shared by all the events of one receiver (so that
+/// an event carries no copy of its partition's name).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Origin {
     pub namespace: String,
     pub eventhub: String,
     pub consumer_group: String,
+    pub partition_id: String,
 }
 
-/// An event received from a partition.
-#[derive(Debug, Clone)]
+/// An event received from a partition. Cloning it is cheap (it shares one allocation), so
+/// it can go to many handlers or tasks.
+#[derive(Clone)]
 pub struct ReceivedEventData {
+    // One pointer: an event moves through channels, buffers and handler futures several
+    // times on its way, and the decoded message is large.
+    fields: std::sync::Arc<Fields>,
+}
+
+/// What a received event holds.
+#[derive(Debug)]
+struct Fields {
     origin: std::sync::Arc<Origin>,
     raw: Bytes,
     message: Message,
     /// The body as bytes (see `data`), computed once.
     data: Bytes,
-    partition_id: String,
     sequence_number: i64,
     offset: String,
     enqueued_time: SystemTime,
     partition_key: Option<String>,
     last_enqueued: Option<LastEnqueued>,
+}
+
+impl std::fmt::Debug for ReceivedEventData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = &self.fields;
+        f.debug_struct("ReceivedEventData")
+            .field("partition_id", &e.origin.partition_id)
+            .field("sequence_number", &e.sequence_number)
+            .field("offset", &e.offset)
+            .field("enqueued_time", &e.enqueued_time)
+            .field("partition_key", &e.partition_key)
+            .field("message", &e.message)
+            .field("last_enqueued", &e.last_enqueued)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The bytes `ReceivedEventData::data` returns for `body`.
@@ -260,12 +285,9 @@ fn offset_of(v: Option<&Value>) -> Option<String> {
 }
 
 impl ReceivedEventData {
-    /// Decodes a delivery from `partition_id`.
-    pub(crate) fn decode(
-        raw: Bytes,
-        partition_id: &str,
-        origin: &std::sync::Arc<Origin>,
-    ) -> Result<Self, Error> {
+    /// Decodes a delivery read from `origin`.
+    pub(crate) fn decode(raw: Bytes, origin: &std::sync::Arc<Origin>) -> Result<Self, Error> {
+        let partition_id = origin.partition_id.as_str();
         let message = Message::decode(&raw).map_err(|e| {
             Error::new(
                 crate::ErrorKind::Service,
@@ -298,22 +320,23 @@ impl ReceivedEventData {
         });
         let data = body_bytes(&message.body);
         Ok(Self {
-            origin: origin.clone(),
-            raw,
-            data,
-            message,
-            partition_id: partition_id.to_owned(),
-            sequence_number,
-            offset,
-            enqueued_time,
-            partition_key,
-            last_enqueued,
+            fields: std::sync::Arc::new(Fields {
+                origin: origin.clone(),
+                raw,
+                data,
+                message,
+                sequence_number,
+                offset,
+                enqueued_time,
+                partition_key,
+                last_enqueued,
+            }),
         })
     }
 
     /// The namespace, hub and consumer group it was read from.
     pub(crate) fn origin(&self) -> &Origin {
-        &self.origin
+        &self.fields.origin
     }
 
     /// The body as bytes: its data sections joined (one section, the norm, is not copied),
@@ -322,13 +345,13 @@ impl ReceivedEventData {
     /// [`body`](Self::body).
     #[doc(alias = "Data")]
     pub fn data(&self) -> &[u8] {
-        &self.data
+        &self.fields.data
     }
 
     /// The AMQP body as sent: data sections, `amqp-value` or `amqp-sequence` (the other
     /// SDKs can send all three).
     pub fn body(&self) -> &Body {
-        &self.message.body
+        &self.fields.message.body
     }
 
     /// The body as text, if it is UTF-8.
@@ -338,32 +361,33 @@ impl ReceivedEventData {
 
     /// The partition it came from.
     pub fn partition_id(&self) -> &str {
-        &self.partition_id
+        &self.fields.origin.partition_id
     }
 
     /// Sequence number in the partition.
     pub fn sequence_number(&self) -> i64 {
-        self.sequence_number
+        self.fields.sequence_number
     }
 
     /// Offset in the partition (an opaque string; decimal today).
     pub fn offset(&self) -> &str {
-        &self.offset
+        &self.fields.offset
     }
 
     /// When the service enqueued it.
     pub fn enqueued_time(&self) -> SystemTime {
-        self.enqueued_time
+        self.fields.enqueued_time
     }
 
     /// The partition key it was sent with.
     pub fn partition_key(&self) -> Option<&str> {
-        self.partition_key.as_deref()
+        self.fields.partition_key.as_deref()
     }
 
     /// Application properties.
     pub fn properties(&self) -> &[(String, Value)] {
-        self.message
+        self.fields
+            .message
             .application_properties
             .as_deref()
             .unwrap_or(&[])
@@ -379,12 +403,13 @@ impl ReceivedEventData {
 
     /// The AMQP message-id, as text when it is a string.
     pub fn message_id(&self) -> Option<&Value> {
-        self.message.properties.as_ref()?.message_id.as_ref()
+        self.fields.message.properties.as_ref()?.message_id.as_ref()
     }
 
     /// The content type.
     pub fn content_type(&self) -> Option<&str> {
-        self.message
+        self.fields
+            .message
             .properties
             .as_ref()?
             .content_type
@@ -394,28 +419,37 @@ impl ReceivedEventData {
 
     /// The correlation id.
     pub fn correlation_id(&self) -> Option<&Value> {
-        self.message.properties.as_ref()?.correlation_id.as_ref()
+        self.fields
+            .message
+            .properties
+            .as_ref()?
+            .correlation_id
+            .as_ref()
     }
 
     /// Every message annotation: the service's `x-opt-*` system properties and any
     /// others.
     pub fn system_properties(&self) -> &[(Value, Value)] {
-        self.message.message_annotations.as_deref().unwrap_or(&[])
+        self.fields
+            .message
+            .message_annotations
+            .as_deref()
+            .unwrap_or(&[])
     }
 
     /// The partition's last enqueued event, when the receiver asked for runtime metrics.
     pub fn last_enqueued(&self) -> Option<&LastEnqueued> {
-        self.last_enqueued.as_ref()
+        self.fields.last_enqueued.as_ref()
     }
 
     /// The decoded AMQP message.
     pub fn message(&self) -> &Message {
-        &self.message
+        &self.fields.message
     }
 
     /// The AMQP message exactly as received.
     pub fn raw_amqp_message(&self) -> &Bytes {
-        &self.raw
+        &self.fields.raw
     }
 }
 
@@ -442,7 +476,11 @@ mod tests {
                 Value::Timestamp(Timestamp(1_700_000_000_000)),
             ),
         ]);
-        let r = ReceivedEventData::decode(m.to_bytes(), "2", &Default::default()).unwrap();
+        let origin = std::sync::Arc::new(Origin {
+            partition_id: "2".into(),
+            ..Origin::default()
+        });
+        let r = ReceivedEventData::decode(m.to_bytes(), &origin).unwrap();
         assert_eq!(r.data_as_str(), Some("hi"));
         assert_eq!(r.partition_key(), Some("pk"));
         assert_eq!((r.sequence_number(), r.offset()), (3, "300"));
@@ -456,8 +494,7 @@ mod tests {
         assert_eq!(r.property("n"), Some(&Value::Int(7)));
         assert_eq!(r.partition_id(), "2");
         assert!(
-            ReceivedEventData::decode(EventData::from("x").encode(), "0", &Default::default())
-                .is_err()
+            ReceivedEventData::decode(EventData::from("x").encode(), &Default::default()).is_err()
         );
     }
 }

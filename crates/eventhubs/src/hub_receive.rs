@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::error::Error;
 use crate::event::ReceivedEvent;
+use crate::handler_loop::{self, EventSource, Stopped};
 use crate::hub::Hub;
 use crate::persist::{Checkpoint, CheckpointKey, CheckpointPersister};
 use crate::position::StartPosition;
@@ -244,16 +245,16 @@ impl Hub {
         let (done_tx, done_rx) = watch::channel(false);
         let error = Arc::new(Mutex::new(None));
         let listener = Listener {
-            sink: Sink::new(
-                self.checkpoint_key(receiver.consumer_group(), receiver.partition_id()),
-                self.inner.options.persister.clone(),
-                error.clone(),
-            ),
+            key: self.checkpoint_key(receiver.consumer_group(), receiver.partition_id()),
+            persister: self.inner.options.persister.clone(),
+            error: error.clone(),
             receiver,
             handler,
-            policy,
-            every,
-            interval,
+            settings: handler_loop::Settings {
+                every,
+                interval,
+                on_handler_error: policy,
+            },
         };
         // The listener runs in a task of its own so that a panic in the handler ends it
         // with an error rather than silently.
@@ -267,10 +268,10 @@ impl Hub {
                     "the listener was cancelled"
                 };
                 tracing::error!(error = %e, "{why}");
-                *record.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Error::new(
-                    crate::ErrorKind::Service,
-                    format!("{why}: {e}"),
-                )));
+                set_error(
+                    &record,
+                    Error::new(crate::ErrorKind::Service, format!("{why}: {e}")),
+                );
             }
             let _ = done_tx.send(true);
         });
@@ -284,99 +285,17 @@ impl Hub {
 
 /// The background half of [`Hub::receive`].
 struct Listener<H> {
-    sink: Sink,
+    key: CheckpointKey,
+    persister: Arc<dyn CheckpointPersister>,
+    error: Arc<Mutex<Option<Arc<Error>>>>,
     receiver: PartitionReceiver,
     handler: H,
-    policy: HandlerErrorPolicy,
-    every: u32,
-    interval: Duration,
+    settings: handler_loop::Settings,
 }
 
-/// Where a listener's checkpoints and errors go. Checkpoints are written by a task of their
-/// own, always the latest one, so the listener never waits for the disk (or the store);
-/// [`Sink::finish`] waits for the last one.
-struct Sink {
-    key: CheckpointKey,
-    error: Arc<Mutex<Option<Arc<Error>>>>,
-    latest: watch::Sender<Option<Checkpoint>>,
-    writer: tokio::task::JoinHandle<()>,
-}
-
-impl Sink {
-    fn new(
-        key: CheckpointKey,
-        persister: Arc<dyn CheckpointPersister>,
-        error: Arc<Mutex<Option<Arc<Error>>>>,
-    ) -> Self {
-        let (latest, mut rx) = watch::channel::<Option<Checkpoint>>(None);
-        let (k, record) = (key.clone(), error.clone());
-        let writer = tokio::spawn(async move {
-            let mut written: Option<i64> = None;
-            loop {
-                let open = rx.changed().await.is_ok();
-                let next = rx.borrow_and_update().clone();
-                if let Some(c) = next.filter(|c| written != Some(c.sequence_number)) {
-                    match persister.write(&k, &c).await {
-                        Ok(()) => written = Some(c.sequence_number),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "checkpoint not written");
-                            *record.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(e));
-                        }
-                    }
-                }
-                if !open {
-                    return;
-                }
-            }
-        });
-        Self {
-            key,
-            error,
-            latest,
-            writer,
-        }
-    }
-
-    fn record(&self, e: Error) {
-        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(e));
-    }
-
-    /// Hands the unwritten checkpoint to the writer, if handled events are behind it.
-    fn write(&self, unwritten: &mut Unwritten) {
-        if unwritten.behind == 0 {
-            return;
-        }
-        unwritten.behind = 0;
-        self.latest.send_replace(Some(Checkpoint {
-            offset: unwritten.offset.clone(),
-            sequence_number: unwritten.sequence_number,
-            enqueued_time: unwritten.enqueued_time,
-        }));
-    }
-
-    /// Waits until the last checkpoint handed over is written.
-    async fn finish(self) {
-        drop(self.latest);
-        let _ = self.writer.await;
-    }
-}
-
-/// The last handled event's position, and how many handled events have no checkpoint yet.
-struct Unwritten {
-    offset: String,
-    sequence_number: i64,
-    enqueued_time: SystemTime,
-    behind: u32,
-}
-
-impl Default for Unwritten {
-    fn default() -> Self {
-        Self {
-            offset: String::new(),
-            sequence_number: 0,
-            enqueued_time: SystemTime::UNIX_EPOCH,
-            behind: 0,
-        }
+impl EventSource for PartitionReceiver {
+    fn next_event(&mut self) -> impl Future<Output = Result<ReceivedEvent, Error>> + Send + '_ {
+        self.recv()
     }
 }
 
@@ -386,67 +305,59 @@ where
     Fut: Future<Output = Result<(), Error>> + Send + 'static,
 {
     async fn run(mut self, mut close: watch::Receiver<bool>) {
-        // The last handled event not yet written (its position, reusing one allocation),
-        // and how many handled events are behind it.
-        let mut unwritten = Unwritten::default();
-        let mut handle_open = true;
-        // One timer for the interval, reset after each write (not one per event).
-        let write_due = tokio::time::sleep(self.interval);
-        tokio::pin!(write_due);
-        loop {
-            let event = tokio::select! {
-                changed = close.changed(), if handle_open => {
-                    match changed {
-                        Ok(()) if *close.borrow() => break,
-                        Ok(()) => continue,
-                        // The handle was dropped: keep running until the receiver stops.
-                        Err(_) => { handle_open = false; continue }
-                    }
+        let stop = async move {
+            loop {
+                match close.changed().await {
+                    Ok(()) if *close.borrow() => return,
+                    Ok(()) => {}
+                    // The handle was dropped: keep running until the receiver stops.
+                    Err(_) => std::future::pending::<()>().await,
                 }
-                () = &mut write_due, if unwritten.behind > 0 => {
-                    self.sink.write(&mut unwritten);
-                    write_due.as_mut().reset(tokio::time::Instant::now() + self.interval);
-                    continue;
-                }
-                e = self.receiver.recv() => e,
-            };
-            let event = match event {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!(partition = %self.sink.key.partition_id, error = %e, "receiver stopped");
-                    self.sink.record(e);
-                    break;
-                }
-            };
-            let (sequence_number, enqueued_time) = (event.sequence_number(), event.enqueued_time());
-            let mut offset = std::mem::take(&mut unwritten.offset);
-            offset.clear();
-            offset.push_str(event.offset());
-            if let Err(e) = self.handle(event).await {
-                tracing::info!(partition = %self.sink.key.partition_id, error = %e, "handler failed; stopping before this event");
-                self.sink.record(e);
-                break;
             }
-            unwritten.offset = offset;
-            unwritten.sequence_number = sequence_number;
-            unwritten.enqueued_time = enqueued_time;
-            unwritten.behind += 1;
-            if unwritten.behind >= self.every {
-                self.sink.write(&mut unwritten);
-                write_due
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + self.interval);
+        };
+        let (key, persister, record) =
+            (self.key.clone(), self.persister.clone(), self.error.clone());
+        let write: handler_loop::WriteCheckpoint = Arc::new(move |p| {
+            let (key, persister, record) = (key.clone(), persister.clone(), record.clone());
+            Box::pin(async move {
+                let checkpoint = Checkpoint {
+                    offset: p.offset,
+                    sequence_number: p.sequence_number,
+                    enqueued_time: p.enqueued_time,
+                };
+                let written = persister.write(&key, &checkpoint).await;
+                if let Err(e) = &written {
+                    set_error(&record, e.clone());
+                }
+                written
+            })
+        });
+        let stopped = handler_loop::run(
+            &mut self.receiver,
+            &mut self.handler,
+            self.settings,
+            write,
+            stop,
+        )
+        .await;
+        let partition = &self.key.partition_id;
+        match stopped {
+            Stopped::Asked => {}
+            Stopped::Source(e) => {
+                tracing::warn!(%partition, error = %e, "receiver stopped");
+                set_error(&self.error, e);
+            }
+            Stopped::Handler(e) => {
+                tracing::info!(%partition, error = %e, "handler failed; stopping before this event");
+                set_error(&self.error, e);
             }
         }
-        self.sink.write(&mut unwritten);
         self.receiver.close().await;
-        self.sink.finish().await;
     }
+}
 
-    /// Calls the handler per the error policy.
-    async fn handle(&mut self, event: ReceivedEvent) -> Result<(), Error> {
-        call_with_policy(self.policy, &mut self.handler, event).await
-    }
+fn set_error(slot: &Mutex<Option<Arc<Error>>>, e: Error) {
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(e));
 }
 
 /// A running [`Hub::receive`]: close it, wait for it to stop, read its last error.

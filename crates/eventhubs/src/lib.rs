@@ -76,6 +76,7 @@ mod consumer;
 mod error;
 mod event;
 mod file_store;
+mod handler_loop;
 mod hub;
 mod hub_receive;
 mod memory_store;

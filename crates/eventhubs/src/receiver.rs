@@ -99,6 +99,9 @@ impl PartitionReceiverOptions {
     }
 }
 
+/// At most this many deliveries are taken off a link per wake-up.
+const DRAIN_AT_ONCE: usize = 256;
+
 /// Reads one partition. `Send + 'static`: move it into a task, or turn it into a
 /// [`Stream`](futures_core::Stream) with [`PartitionReceiver::into_stream`].
 ///
@@ -116,6 +119,8 @@ pub struct PartitionReceiver {
     last_sequence: Option<i64>,
     /// Events taken off the link and not yet returned.
     buffer: VecDeque<ReceivedEventData>,
+    /// A link error that came after events still in `buffer`: reported once they are.
+    pending: Option<eventhubs_amqp_io::Error>,
     last_enqueued: Option<LastEnqueued>,
     /// Stamped on every event (for checkpoints).
     origin: Arc<Origin>,
@@ -146,6 +151,7 @@ impl PartitionReceiver {
             namespace: core.namespace().to_owned(),
             eventhub: core.hub().to_owned(),
             consumer_group: consumer_group.to_owned(),
+            partition_id: partition_id.to_owned(),
         });
         let mut receiver = Self {
             origin,
@@ -156,10 +162,30 @@ impl PartitionReceiver {
             link: None,
             last_sequence: None,
             buffer: VecDeque::new(),
+            pending: None,
             last_enqueued: None,
         };
         receiver.attach().await?;
         Ok(receiver)
+    }
+
+    /// Where its events come from.
+    pub(crate) fn origin(&self) -> &Arc<Origin> {
+        &self.origin
+    }
+
+    /// True when the link was taken by another receiver (`amqp:link:stolen`) after the
+    /// events still buffered: they are the new owner's to handle now.
+    pub(crate) fn link_stolen(&self) -> bool {
+        self.pending
+            .as_ref()
+            .and_then(|e| e.condition())
+            .is_some_and(|c| Error::kind_of_condition(c) == ErrorKind::OwnershipLost)
+    }
+
+    /// An event already received, if one is waiting; never waits.
+    pub(crate) fn take_buffered(&mut self) -> Option<ReceivedEventData> {
+        self.buffer.pop_front()
     }
 
     /// The partition it reads.
@@ -242,24 +268,37 @@ impl PartitionReceiver {
                     link.outstanding = asked;
                 }
             }
-            let next = match deadline {
-                None => Some(link.receiver.recv().await),
-                Some(d) => tokio::time::timeout_at(d, link.receiver.recv()).await.ok(),
+            let next = match self.pending.take() {
+                Some(e) => Some(Err(e)),
+                None => match deadline {
+                    None => Some(link.receiver.recv().await),
+                    Some(d) => tokio::time::timeout_at(d, link.receiver.recv()).await.ok(),
+                },
             };
             let Some(next) = next else { return Ok(()) };
             match next {
                 Ok(delivery) => {
-                    link.outstanding = link.outstanding.saturating_sub(1);
-                    let event = ReceivedEventData::decode(
-                        delivery.payload,
-                        &self.partition_id,
-                        &self.origin,
-                    )?;
-                    self.last_sequence = Some(event.sequence_number());
-                    if let Some(le) = event.last_enqueued() {
-                        self.last_enqueued = Some(le.clone());
+                    let mut delivery = Some(delivery);
+                    let mut taken = 0;
+                    while let Some(d) = delivery.take() {
+                        link.outstanding = link.outstanding.saturating_sub(1);
+                        let event = ReceivedEventData::decode(d.payload, &self.origin)?;
+                        self.last_sequence = Some(event.sequence_number());
+                        if let Some(le) = event.last_enqueued() {
+                            self.last_enqueued = Some(le.clone());
+                        }
+                        self.buffer.push_back(event);
+                        taken += 1;
+                        // Also take what has already arrived, without waiting: one wake-up
+                        // serves a burst. An error found here is kept for after the
+                        // events before it.
+                        if taken < DRAIN_AT_ONCE {
+                            match link.receiver.try_recv().await {
+                                Ok(next) => delivery = next,
+                                Err(e) => self.pending = Some(e),
+                            }
+                        }
                     }
-                    self.buffer.push_back(event);
                     if deadline.is_none() {
                         return Ok(());
                     }
@@ -364,6 +403,8 @@ impl PartitionReceiver {
             .await
             .map_err(|e| self.name_partition(e))?;
         self.link = Some(link);
+        // An error kept from an earlier link is not this one's.
+        self.pending = None;
         Ok(())
     }
 

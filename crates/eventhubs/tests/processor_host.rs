@@ -178,16 +178,24 @@ async fn every_handler_sees_every_event_and_checkpoints_are_coalesced() {
         (0..100).collect::<Vec<i64>>(),
         "in order"
     );
-    until("10 checkpoints written", || {
-        store.writes.load(Ordering::Relaxed) >= 10
-    })
-    .await;
+    // The interval is an hour: only the event count can have written these, before close.
+    let mut checkpoint = None;
+    for _ in 0..1000 {
+        checkpoint = checkpoint_of(&store, &em, "0").await;
+        if checkpoint == Some(99) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(
-        store.writes.load(Ordering::Relaxed),
-        10,
-        "one per 10 events, not per event"
+        checkpoint,
+        Some(99),
+        "the 100th event's checkpoint, by count"
     );
-    assert_eq!(checkpoint_of(&store, &em, "0").await, Some(99));
+    let writes = store.writes.load(Ordering::Relaxed);
+    // One per 10 events at most: fewer when a write was still under way as the next came
+    // due (only the latest is written then).
+    assert!((1..=10).contains(&writes), "{writes} writes for 100 events");
     within("close", host.close()).await;
     assert!(host.partition_ids_being_processed().is_empty());
 }

@@ -110,6 +110,24 @@ impl Azurite {
         self.port
     }
 
+    /// The CPU time Azurite's process has used so far (user + system), where the platform
+    /// says (Linux `/proc`); benchmarks charge it to the work that made Azurite busy.
+    pub fn cpu_time(&self) -> Option<std::time::Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the parenthesised command name; utime and stime are the 14th and
+        // 15th fields of the line, in clock ticks.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // SAFETY: sysconf only reads a configuration value.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let per_second = u64::try_from(per_second).ok().filter(|&t| t > 0)?;
+        Some(std::time::Duration::from_nanos(
+            ticks.saturating_mul(1_000_000_000) / per_second,
+        ))
+    }
+
     /// A Shared Key connection string for the development account.
     pub fn connection_string(&self) -> String {
         format!(

@@ -8,9 +8,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use super::{PartitionEndReason, Processor, ProcessorPartitionClient};
+use super::{Processor, ProcessorPartitionClient};
 use crate::error::Error;
 use crate::event::ReceivedEventData;
+use crate::handler_loop::{self, Stopped, WriteCheckpoint};
 use crate::hub_receive::{call_with_policy, HandlerErrorPolicy};
 
 /// Identifies a registered handler.
@@ -28,7 +29,9 @@ pub struct HostOptions {
     /// A checkpoint after this many handled events of a partition (default 1,000) ...
     pub checkpoint_every_events: u32,
     /// ... or this long after the last one (default 5 s), whichever comes first; and always
-    /// when the partition stops.
+    /// when the partition stops. Checkpoints are written by a task of their own, so
+    /// handling never waits for the store; one that comes due while the previous write is
+    /// under way replaces any other waiting, and only the latest is written.
     pub checkpoint_every: Duration,
     /// What a handler error does (default: stop the partition, resumed from its last
     /// checkpoint when this processor opens it again next cycle).
@@ -271,67 +274,48 @@ async fn wait_for_signal() {
 }
 
 /// Handles one partition until it ends: every event to every handler, checkpoints
-/// coalesced, none past an event a handler failed.
+/// coalesced, none past an event a handler failed. The partition client is dropped (and so
+/// may be released) only after the last checkpoint is written.
 async fn process(inner: Arc<HostInner>, mut partition: ProcessorPartitionClient) {
     let options = &inner.options;
-    let mut last: Option<ReceivedEventData> = None;
-    let mut behind = 0u32;
-    // One timer, reset after each checkpoint (not a new one per event).
-    let write_due = tokio::time::sleep(options.checkpoint_every);
-    tokio::pin!(write_due);
-    loop {
-        let event = tokio::select! {
-            e = partition.recv() => e,
-            () = &mut write_due, if behind > 0 => {
-                checkpoint(&partition, &mut last, &mut behind).await;
-                write_due.as_mut().reset(tokio::time::Instant::now() + options.checkpoint_every);
-                continue;
-            }
-        };
-        let Ok(event) = event else { break };
-        let mut failed = None;
-        for handler in inner.snapshot().iter() {
-            let mut call = |e: ReceivedEventData| handler(e);
-            if let Err(e) =
-                call_with_policy(options.on_handler_error, &mut call, event.clone()).await
-            {
-                failed = Some(e);
-                break;
-            }
-        }
-        if let Some(e) = failed {
-            tracing::warn!(partition = %partition.partition_id(), sequence_number = event.sequence_number(), error = %e, "handler failed: the partition stops before this event");
-            break;
-        }
-        last = Some(event);
-        behind += 1;
-        if behind >= options.checkpoint_every_events {
-            checkpoint(&partition, &mut last, &mut behind).await;
-            write_due
-                .as_mut()
-                .reset(tokio::time::Instant::now() + options.checkpoint_every);
-        }
-    }
-    if partition.end_reason() != Some(PartitionEndReason::OwnershipLost) {
-        checkpoint(&partition, &mut last, &mut behind).await;
+    let checkpointer = partition.checkpointer();
+    let write: WriteCheckpoint = Arc::new(move |position| {
+        let checkpointer = checkpointer.clone();
+        Box::pin(async move { checkpointer.write_position(position).await })
+    });
+    let settings = handler_loop::Settings {
+        every: options.checkpoint_every_events,
+        interval: options.checkpoint_every,
+        // The policy applies to each handler on its own (see `call_each`).
+        on_handler_error: HandlerErrorPolicy::Stop,
+    };
+    let policy = options.on_handler_error;
+    let handlers = inner.clone();
+    let stopped = handler_loop::run(
+        &mut partition,
+        move |event| call_each(handlers.snapshot(), policy, event),
+        settings,
+        write,
+        std::future::pending(),
+    )
+    .await;
+    if let Stopped::Handler(e) = stopped {
+        tracing::warn!(partition = %partition.partition_id(), error = %e, "handler failed: the partition stops before this event");
     }
 }
 
-/// Writes the checkpoint of the last handled event, if any events are behind it.
-async fn checkpoint(
-    partition: &ProcessorPartitionClient,
-    last: &mut Option<ReceivedEventData>,
-    behind: &mut u32,
-) {
-    if *behind == 0 {
-        return;
+/// Gives `event` to each handler in turn (a failed one retried per `policy`); a copy for
+/// every handler but the last, which takes the event itself.
+async fn call_each(
+    handlers: Arc<[Handler]>,
+    policy: HandlerErrorPolicy,
+    event: ReceivedEventData,
+) -> Result<(), Error> {
+    let Some((last, others)) = handlers.split_last() else {
+        return Ok(());
+    };
+    for handler in others {
+        call_with_policy(policy, &mut |e| handler(e), event.clone()).await?;
     }
-    if let Some(event) = last.as_ref() {
-        match partition.update_checkpoint(event).await {
-            Ok(()) => *behind = 0,
-            Err(e) => {
-                tracing::warn!(partition = %partition.partition_id(), error = %e, "checkpoint not written")
-            }
-        }
-    }
+    call_with_policy(policy, &mut |e| last(e), event).await
 }

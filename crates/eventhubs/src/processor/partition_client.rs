@@ -9,7 +9,8 @@ use tokio::sync::{watch, Notify};
 
 use crate::checkpoint_store::{Checkpoint, CheckpointStore};
 use crate::error::{Error, ErrorKind};
-use crate::event::ReceivedEventData;
+use crate::event::{Origin, ReceivedEventData};
+use crate::handler_loop::{EventSource, Position};
 use crate::receiver::PartitionReceiver;
 
 /// Why a partition client stopped receiving.
@@ -176,6 +177,22 @@ impl ProcessorPartitionClient {
 
     /// The next event. Cancel-safe.
     pub async fn recv(&mut self) -> Result<ReceivedEventData, Error> {
+        if let Some(reason) = self.state.end_reason() {
+            return Err(ended_error(&self.state.partition_id, reason));
+        }
+        // A link stolen behind the buffered events ends the partition now: those events
+        // are the new owner's.
+        if self.receiver.link_stolen() {
+            self.state.end(PartitionEndReason::OwnershipLost);
+            return Err(ended_error(
+                &self.state.partition_id,
+                PartitionEndReason::OwnershipLost,
+            ));
+        }
+        // Most calls find an event already received: no need to watch for the end then.
+        if let Some(event) = self.receiver.take_buffered() {
+            return Ok(event);
+        }
         self.until_ended(|r| Box::pin(r.recv())).await
     }
 
@@ -235,9 +252,16 @@ impl ProcessorPartitionClient {
                 self.partition_id()
             )));
         }
-        match self.state.fence() {
-            Some(refused) => Err(refused),
-            None => self.store.update_checkpoint(Checkpoint::from(event)).await,
+        self.checkpointer().write(Checkpoint::from(event)).await
+    }
+
+    /// What writes this partition's checkpoints (fenced as `update_checkpoint` is), apart
+    /// from the client, so a task of its own can write while the client receives.
+    pub(crate) fn checkpointer(&self) -> Checkpointer {
+        Checkpointer {
+            state: self.state.clone(),
+            store: self.store.clone(),
+            origin: self.receiver.origin().clone(),
         }
     }
 
@@ -245,6 +269,46 @@ impl ProcessorPartitionClient {
     pub async fn close(mut self) {
         self.receiver.detach().await;
         // `Drop` marks it closed.
+    }
+}
+
+/// Writes one partition's checkpoints, refusing once the partition is known to be lost.
+#[derive(Clone)]
+pub(crate) struct Checkpointer {
+    state: Arc<PartitionState>,
+    store: Arc<dyn CheckpointStore>,
+    origin: Arc<Origin>,
+}
+
+impl Checkpointer {
+    async fn write(&self, checkpoint: Checkpoint) -> Result<(), Error> {
+        match self.state.fence() {
+            Some(refused) => Err(refused),
+            None => self.store.update_checkpoint(checkpoint).await,
+        }
+    }
+
+    /// Writes the checkpoint of a handled event's position.
+    pub(crate) async fn write_position(&self, position: Position) -> Result<(), Error> {
+        let o = &self.origin;
+        self.write(Checkpoint {
+            fully_qualified_namespace: o.namespace.clone(),
+            eventhub_name: o.eventhub.clone(),
+            consumer_group: o.consumer_group.clone(),
+            partition_id: o.partition_id.clone(),
+            offset: Some(position.offset),
+            sequence_number: Some(position.sequence_number),
+            enqueued_time: Some(position.enqueued_time),
+        })
+        .await
+    }
+}
+
+impl EventSource for ProcessorPartitionClient {
+    fn next_event(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<ReceivedEventData, Error>> + Send + '_ {
+        self.recv()
     }
 }
 
