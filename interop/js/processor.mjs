@@ -1,14 +1,14 @@
 // The official JS SDK's event processor (EventHubConsumerClient with the blob checkpoint
 // store) as a member of a mixed fleet: prints `handled <partition> <sequence>` per event,
 // checkpoints the last of each batch, stops cleanly on SIGTERM.
-// Usage: node processor.mjs <event hubs connection string> <storage connection string> <container>
+// Usage: node processor.mjs <event hubs connection string> <storage connection string> <container> [hub (eh1)]
 import { EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { ContainerClient } from "@azure/storage-blob";
 
-const [conn, storage, container] = process.argv.slice(2);
+const [conn, storage, container, hub = "eh1"] = process.argv.slice(2);
 const store = new BlobCheckpointStore(new ContainerClient(storage, container));
-const client = new EventHubConsumerClient("$Default", conn, "eh1", store, {
+const client = new EventHubConsumerClient("$Default", conn, hub, store, {
   loadBalancingOptions: {
     strategy: "balanced",
     updateIntervalInMs: 400,

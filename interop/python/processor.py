@@ -2,7 +2,7 @@
 BlobCheckpointStore) as a member of a mixed fleet: prints `handled <partition> <sequence>`
 per event and checkpoints each; stops cleanly on SIGTERM (closing releases its partitions).
 
-Usage: processor.py <event hubs connection string> <storage connection string> <container>
+Usage: processor.py <event hubs connection string> <storage connection string> <container> [hub]
 """
 import asyncio
 import signal
@@ -14,11 +14,12 @@ from azure.eventhub.extensions.checkpointstoreblobaio import BlobCheckpointStore
 
 async def main():
     conn, storage, container = sys.argv[1:4]
+    hub = sys.argv[4] if len(sys.argv) > 4 else "eh1"
     store = BlobCheckpointStore.from_connection_string(storage, container)
     client = EventHubConsumerClient.from_connection_string(
         conn,
         consumer_group="$Default",
-        eventhub_name="eh1",
+        eventhub_name=hub,
         checkpoint_store=store,
         load_balancing_interval=0.4,
         partition_ownership_expiration_interval=2.0,
@@ -41,6 +42,7 @@ async def main():
         await receiving
     except asyncio.CancelledError:
         pass
+    await store.close()
     print("closed", flush=True)
 
 

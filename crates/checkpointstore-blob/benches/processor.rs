@@ -2,7 +2,10 @@
 //! (one process, one emulator, one Azurite) on a pre-filled hub of 16 partitions, each
 //! checkpointing every 1,000 events per partition into Azure Blob Storage (Azurite), beside
 //! the official Python SDK's processor doing the same work; and how long 4 of our processors
-//! take to balance 32 partitions. `cargo bench -p eventhubs-checkpointstore-blob --bench processor`.
+//! take to balance 32 partitions. Prints events/s, this process's CPU per event (processors
+//! and emulator) and Azurite's. `cargo bench -p eventhubs-checkpointstore-blob --bench
+//! processor [-- --quick] [-- --members N]` (`--members N`: only the row of N of ours, for
+//! profiling).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;

@@ -9,8 +9,6 @@
 //! emulator's port.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,61 +23,7 @@ const CONTAINER: &str = "mixedfleet";
 
 mod common;
 
-use common::{live_owners, start_handling, Handled};
-
-/// An SDK's processor in a process of its own, its `handled` lines collected as `who`.
-struct Peer {
-    child: Child,
-}
-
-fn spawn_peer(
-    who: &'static str,
-    program: &std::path::Path,
-    args: &[String],
-    dir: &std::path::Path,
-    handled: &Handled,
-) -> Peer {
-    let mut child = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let sink = handled.clone();
-    std::thread::spawn(move || {
-        for line in out.lines().map_while(Result::ok) {
-            let mut parts = line.split_whitespace();
-            if parts.next() == Some("handled") {
-                if let (Some(p), Some(Ok(s))) = (parts.next(), parts.next().map(str::parse)) {
-                    sink.lock().unwrap().push((who.to_owned(), p.to_owned(), s));
-                }
-            }
-        }
-    });
-    Peer { child }
-}
-
-impl Peer {
-    /// SIGTERM, and the peer's own clean close.
-    fn stop(mut self) {
-        assert!(Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success());
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "the peer closes cleanly");
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{live_owners, spawn_peer, start_handling, Handled};
 
 /// Our processor, handling and checkpointing every event, recorded as "rust".
 fn start_ours(

@@ -128,3 +128,75 @@ async fn two_processors_share_a_container_and_hand_over() {
         "{cps:?}"
     );
 }
+
+/// Checkpoints as the .NET SDK writes them when it has only a sequence number (`offset`
+/// empty, or "no offset" in older versions), put into Azurite by the official JS storage
+/// SDK: a processor resumes right after that sequence number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_without_an_offset_resume_at_their_sequence_number() {
+    let Some(azurite) = Azurite::start() else {
+        return;
+    };
+    let Some(js) = eventhubs_test_support::interop_js() else {
+        return;
+    };
+    let storage = azurite.connection_string();
+    let em = Emulator::start(Config::default()).await.unwrap();
+    fill(&em, 10).await;
+    let ns = ConsumerClient::from_connection_string(
+        &em.connection_string(Some("eh1")),
+        None,
+        DEFAULT_CONSUMER_GROUP,
+        ClientOptions::default(),
+    )
+    .unwrap()
+    .fully_qualified_namespace()
+    .to_owned();
+    for (partition, sequence, offset) in [("0", "4", ""), ("1", "6", "no offset")] {
+        let out = std::process::Command::new("node")
+            .arg("put_blob.mjs")
+            .args([&storage, "dotnet"])
+            .arg(format!("{ns}/eh1/$default/checkpoint/{partition}"))
+            .arg(format!(
+                r#"{{"sequencenumber":"{sequence}","offset":"{offset}"}}"#
+            ))
+            .current_dir(&js)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let store = Arc::new(BlobCheckpointStore::from_connection_string(&storage, "dotnet").unwrap());
+    let read = store
+        .list_checkpoints(&ns, "eh1", DEFAULT_CONSUMER_GROUP)
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 2, "{read:?}");
+    assert!(read.iter().all(|c| c.offset.is_none()), "{read:?}");
+    let handled = Handled::default();
+    let (p, run) = start(&em, &store, "resumer", &handled);
+    let first = |partition: &str| {
+        handled
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|h| h.1 == partition)
+            .map(|h| h.2)
+            .min()
+    };
+    until("partitions 0, 1 and 2 handled to the end", || {
+        let h = handled.lock().unwrap();
+        ["0", "1", "2"]
+            .iter()
+            .all(|p| h.iter().any(|e| e.1 == *p && e.2 == 9))
+    })
+    .await;
+    assert_eq!(first("0"), Some(5), "after sequence number 4");
+    assert_eq!(first("1"), Some(7), "after sequence number 6");
+    assert_eq!(first("2"), Some(0), "no checkpoint: from the start");
+    p.close().await;
+    run.await.unwrap();
+}

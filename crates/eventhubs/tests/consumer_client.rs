@@ -203,3 +203,46 @@ async fn sixth_receiver_is_a_quota_error() {
     let again = common::eventually(|| consumer.open_partition_receiver("0", earliest())).await;
     drop(again);
 }
+
+/// A receiver whose link is taken by a higher owner level while events are queued for it
+/// hands out the events it already received, in order, then the loss as
+/// `OwnershipLost` (the service's `amqp:link:stolen`), not a generic detach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stolen_link_comes_after_the_events_already_received() {
+    let (em, _hub) = start().await;
+    let (producer, consumer) = clients(&em);
+    producer
+        .send_events(
+            (0..500).map(|i| i.to_string()),
+            SendEventOptions::default().partition_id("0"),
+        )
+        .await
+        .unwrap();
+    let mut owner = within(
+        "open",
+        consumer.open_partition_receiver("0", earliest().owner_level(1).prefetch(1000)),
+    )
+    .await
+    .unwrap();
+    let first = within("first", owner.recv()).await.unwrap();
+    assert_eq!(first.sequence_number(), 0);
+    let (_, thief_client) = clients(&em);
+    let _thief = within(
+        "steal",
+        thief_client.open_partition_receiver("0", earliest().owner_level(2)),
+    )
+    .await
+    .unwrap();
+    let mut next = 1;
+    let error = loop {
+        match within("drain", owner.recv()).await {
+            Ok(e) => {
+                assert_eq!(e.sequence_number(), next, "in order, nothing skipped");
+                next += 1;
+            }
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(error.kind(), eventhubs::ErrorKind::OwnershipLost, "{error}");
+    eprintln!("{next} events received before the loss was reported");
+}

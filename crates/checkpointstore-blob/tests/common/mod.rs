@@ -4,6 +4,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,8 +29,20 @@ pub fn start_handling(
     who: &str,
     handled: &Handled,
 ) -> (Processor, tokio::task::JoinHandle<()>) {
+    start_handling_hub(em, "eh1", store, options, who, handled)
+}
+
+/// [`start_handling`] on `hub`.
+pub fn start_handling_hub(
+    em: &Emulator,
+    hub: &str,
+    store: &Arc<BlobCheckpointStore>,
+    options: ProcessorOptions,
+    who: &str,
+    handled: &Handled,
+) -> (Processor, tokio::task::JoinHandle<()>) {
     let consumer = ConsumerClient::from_connection_string(
-        &em.connection_string(Some("eh1")),
+        &em.connection_string(Some(hub)),
         None,
         DEFAULT_CONSUMER_GROUP,
         ClientOptions::default(),
@@ -78,4 +92,58 @@ pub async fn live_owners(
         .filter(|o| now.duration_since(o.last_modified_time).unwrap_or_default() <= expiration)
         .map(|o| (o.partition_id, o.owner_id))
         .collect()
+}
+
+/// An SDK's processor in a process of its own, its `handled` lines collected as `who`.
+pub struct Peer {
+    pub child: Child,
+}
+
+pub fn spawn_peer(
+    who: &'static str,
+    program: &std::path::Path,
+    args: &[String],
+    dir: &std::path::Path,
+    handled: &Handled,
+) -> Peer {
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let sink = handled.clone();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            let mut parts = line.split_whitespace();
+            if parts.next() == Some("handled") {
+                if let (Some(p), Some(Ok(s))) = (parts.next(), parts.next().map(str::parse)) {
+                    sink.lock().unwrap().push((who.to_owned(), p.to_owned(), s));
+                }
+            }
+        }
+    });
+    Peer { child }
+}
+
+impl Peer {
+    /// SIGTERM, and the peer's own clean close.
+    pub fn stop(mut self) {
+        assert!(Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the peer closes cleanly");
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
