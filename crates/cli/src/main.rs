@@ -3,13 +3,28 @@
 
 #![forbid(unsafe_code)]
 
+mod connect;
 mod emulator;
+mod fail;
+mod from;
+mod info;
+mod output;
+mod receive;
+mod send;
+mod stdout_closed;
 
 use clap::{Parser, Subcommand};
 
-/// Event Hubs for Rust command-line tool.
+use fail::Failure;
+
+/// Event Hubs for Rust command-line tool: send, receive and inspect events, and run the
+/// local emulator.
+///
+/// Every command but `emulator` connects with -c/--connection-string (default
+/// $EVENTHUB_CONNECTION_STRING) and -n/--hub (default $EVENTHUB_NAME, else the connection
+/// string's EntityPath).
 #[derive(Debug, Parser)]
-#[command(name = "eh", version, about)]
+#[command(name = "eh", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,6 +34,12 @@ struct Cli {
 enum Command {
     /// Run the local Event Hubs emulator.
     Emulator(emulator::Args),
+    /// Send events: stdin lines, --data, --file or generated load.
+    Send(send::Args),
+    /// Print events from one or more partitions.
+    Receive(receive::Args),
+    /// Show a hub's properties and partitions.
+    Info(info::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,14 +56,19 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Emulator(args) => emulator::run(args).await,
+            Command::Emulator(args) => emulator::run(args).await.map_err(Failure::runtime),
+            Command::Send(args) => send::run(args).await,
+            Command::Receive(args) => receive::run(args).await,
+            Command::Info(args) => info::run(args).await,
         }
     });
+    // Background tasks (receivers, sends) must not hold the process up.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("eh: {e}");
-            std::process::ExitCode::FAILURE
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            std::process::ExitCode::from(f.code)
         }
     }
 }

@@ -1,0 +1,67 @@
+//! The connection options every command but `emulator` shares, and the clients built from
+//! them.
+
+use eventhubs::{ClientOptions, ConsumerClient, ProducerClient};
+
+use crate::fail::Failure;
+
+/// Where to connect.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ConnectArgs {
+    /// Connection string of the namespace or hub (`Endpoint=sb://...;SharedAccessKeyName=...;
+    /// SharedAccessKey=...[;EntityPath=hub]`).
+    #[arg(
+        short = 'c',
+        long,
+        env = "EVENTHUB_CONNECTION_STRING",
+        hide_env_values = true
+    )]
+    connection_string: String,
+    /// Event hub name (default: the connection string's EntityPath).
+    #[arg(short = 'n', long, env = "EVENTHUB_NAME")]
+    hub: Option<String>,
+    /// Consumer group.
+    #[arg(short = 'g', long, default_value = eventhubs::DEFAULT_CONSUMER_GROUP)]
+    pub consumer_group: String,
+    /// Log level on stderr: error, warn, info, debug, trace (or a tracing filter). Errors
+    /// that end the command are printed whatever the level.
+    #[arg(long, default_value = "error")]
+    log_level: String,
+}
+
+impl ConnectArgs {
+    /// Sends logs to stderr at the chosen level.
+    pub(crate) fn init_logging(&self) -> Result<(), Failure> {
+        let filter = tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map_err(|e| Failure::usage(format!("--log-level {}: {e}", self.log_level)))?;
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+        Ok(())
+    }
+
+    pub(crate) fn producer(&self) -> Result<ProducerClient, Failure> {
+        ProducerClient::from_connection_string(
+            &self.connection_string,
+            self.hub.as_deref(),
+            ClientOptions::default(),
+        )
+        .map_err(construction)
+    }
+
+    pub(crate) fn consumer(&self) -> Result<ConsumerClient, Failure> {
+        ConsumerClient::from_connection_string(
+            &self.connection_string,
+            self.hub.as_deref(),
+            &self.consumer_group,
+            ClientOptions::default(),
+        )
+        .map_err(construction)
+    }
+}
+
+/// A client that cannot be built is a usage error: the connection string or hub is wrong.
+fn construction(e: eventhubs::Error) -> Failure {
+    Failure::usage(e.to_string())
+}
