@@ -9,6 +9,7 @@ mod fail;
 mod from;
 mod info;
 mod output;
+mod progress;
 mod receive;
 mod send;
 mod stdout_closed;
@@ -40,10 +41,23 @@ enum Command {
     Receive(receive::Args),
     /// Show a hub's properties and partitions.
     Info(info::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
+    #[command(
+        after_help = "Example:\n  eh completions bash > ~/.local/share/bash-completion/completions/eh"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut command, "eh", &mut std::io::stdout());
+        return std::process::ExitCode::SUCCESS;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -60,6 +74,7 @@ fn main() -> std::process::ExitCode {
             Command::Send(args) => send::run(args).await,
             Command::Receive(args) => receive::run(args).await,
             Command::Info(args) => info::run(args).await,
+            Command::Completions { .. } => Ok(()),
         }
     });
     // Background tasks (receivers, sends) must not hold the process up.

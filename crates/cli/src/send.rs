@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use crate::connect::ConnectArgs;
 use crate::fail::Failure;
+use crate::progress::Progress;
 
 /// Options of `eh send`.
 #[derive(Debug, clap::Args)]
@@ -102,7 +103,11 @@ pub(crate) async fn run(args: Args) -> Result<(), Failure> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<Input>>>(16);
     let reader = spawn_reader(&args, tx)?;
     let started = Instant::now();
-    let mut sender = Sender::new(&producer, &args);
+    let total = args
+        .count
+        .or(args.data.as_ref().map(|_| 1))
+        .or_else(|| (!args.file.is_empty()).then_some(args.file.len() as u64));
+    let mut sender = Sender::new(&producer, &args, Progress::new(total));
     let outcome = async {
         while let Some(chunk) = rx.recv().await {
             let chunk = chunk.map_err(|e| Failure::runtime(format!("reading the input: {e}")))?;
@@ -123,6 +128,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Failure> {
     .await;
     drop(rx);
     let _ = reader.join();
+    sender.progress.finish();
     let secs = started.elapsed().as_secs_f64();
     let (n, bytes) = (sender.sent, sender.sent_bytes);
     eprintln!(
@@ -250,10 +256,11 @@ struct Sender<'a> {
     added: u64,
     sent: u64,
     sent_bytes: u64,
+    progress: Progress,
 }
 
 impl<'a> Sender<'a> {
-    fn new(producer: &'a ProducerClient, args: &Args) -> Self {
+    fn new(producer: &'a ProducerClient, args: &Args, progress: Progress) -> Self {
         Self {
             producer,
             partition: args.partition.clone(),
@@ -266,6 +273,7 @@ impl<'a> Sender<'a> {
             added: 0,
             sent: 0,
             sent_bytes: 0,
+            progress,
         }
     }
 
@@ -347,6 +355,7 @@ impl<'a> Sender<'a> {
             Some(Ok(Ok((events, bytes)))) => {
                 self.sent += events as u64;
                 self.sent_bytes += bytes as u64;
+                self.progress.add(events as u64);
                 Ok(())
             }
             Some(Ok(Err(e))) => Err(e.into()),

@@ -343,3 +343,57 @@ fn bad_input_gets_one_line_and_the_right_exit_code() {
     let no_hub = cs.split(";EntityPath=").next().unwrap().to_owned();
     check(&["info", "-c", &no_hub, "-n", "nohub"], 1, "not found");
 }
+
+/// On a terminal (a pty from util-linux's `script`), `eh send` draws a progress line on
+/// stderr and clears it before the summary; through a pipe, the summary line is all.
+#[test]
+fn a_progress_line_on_a_terminal_only() {
+    let em = start_eh(NO_ARGS, 0);
+    let cs = em.connection_string.as_str();
+    let send = format!(
+        "{} send -c '{cs}' --count 200000 --size 10",
+        env!("CARGO_BIN_EXE_eh")
+    );
+    let on_tty = Command::new("script")
+        .args(["-qec", &send, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("util-linux `script` runs a command on a pty");
+    assert!(on_tty.status.success(), "{on_tty:?}");
+    let shown = String::from_utf8_lossy(&on_tty.stdout);
+    assert!(shown.contains("/200,000 events"), "{shown:?}");
+    assert!(
+        shown.contains("\u{1b}[2K"),
+        "the line is cleared: {shown:?}"
+    );
+    assert!(shown.contains("sent 200000 events"), "{shown:?}");
+
+    let piped = eh(
+        &["send", "-c", cs, "--count", "200000", "--size", "10"],
+        b"",
+    );
+    ok(&piped);
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(
+        stderr.starts_with("sent 200000 events (2000000 bytes) in "),
+        "{stderr:?}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}
+
+#[test]
+fn completions_and_version() {
+    let bash = ok(&eh(&["completions", "bash"], b""));
+    for word in ["send", "receive", "info", "emulator", "--exit-at-end"] {
+        assert!(
+            bash.contains(word),
+            "{word} missing from the bash completions"
+        );
+    }
+    assert!(ok(&eh(&["completions", "fish"], b"")).contains("complete -c eh"));
+    let version = ok(&eh(&["--version"], b""));
+    assert_eq!(version.trim(), format!("eh {}", env!("CARGO_PKG_VERSION")));
+    let e = eh(&["completions", "tcsh"], b"");
+    assert_eq!(e.status.code(), Some(2));
+}
