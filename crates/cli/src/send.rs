@@ -103,10 +103,12 @@ pub(crate) async fn run(args: Args) -> Result<(), Failure> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<Input>>>(16);
     let reader = spawn_reader(&args, tx)?;
     let started = Instant::now();
-    let total = args
-        .count
-        .or(args.data.as_ref().map(|_| 1))
-        .or_else(|| (!args.file.is_empty()).then_some(args.file.len() as u64));
+    // Known for generated load, --data and --files; stdin has no total.
+    let total = match (&args.data, args.file.len(), args.count) {
+        (Some(_), _, _) => Some(1),
+        (None, 0, count) => count,
+        (None, files, _) => Some(files as u64),
+    };
     let mut sender = Sender::new(&producer, &args, Progress::new(total));
     let outcome = async {
         while let Some(chunk) = rx.recv().await {
