@@ -397,3 +397,79 @@ fn completions_and_version() {
     let e = eh(&["completions", "tcsh"], b"");
     assert_eq!(e.status.code(), Some(2));
 }
+
+/// `eh info --checkpoints`: owner, checkpoint and lag per partition from the processors'
+/// blob store in Azurite, for the consumer group.
+#[test]
+fn info_with_checkpoints_shows_owner_checkpoint_and_lag() {
+    use eventhubs::{Checkpoint, CheckpointStore, Ownership};
+    let Some(azurite) = eventhubs_test_support::azurite::Azurite::start() else {
+        return;
+    };
+    let storage = azurite.connection_string();
+    let em = start_eh(NO_ARGS, 0);
+    let cs = em.connection_string.as_str();
+    ok(&eh(
+        &["send", "-c", cs, "--partition", "1"],
+        b"a\nb\nc\nd\ne\n",
+    ));
+    ok(&eh(&["send", "-c", cs, "--partition", "2"], b"x\ny\n"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = eventhubs_checkpointstore_blob::BlobCheckpointStore::from_connection_string(
+            &storage, "ehinfo",
+        )
+        .unwrap();
+        store.create_container_if_missing().await.unwrap();
+        let (ns, hub, group) = ("localhost", "eh1", "$Default");
+        let claimed = store
+            .claim_ownership(vec![Ownership::new(ns, hub, group, "1", "proc-a", None)])
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        let mut c = Checkpoint::new(ns, hub, group, "1");
+        c.sequence_number = Some(1);
+        c.offset = Some("0".into());
+        store.update_checkpoint(c).await.unwrap();
+    });
+    let doc: serde_json::Value = serde_json::from_str(&ok(&eh(
+        &[
+            "info",
+            "-c",
+            cs,
+            "--json",
+            "--checkpoints",
+            &storage,
+            "--container",
+            "ehinfo",
+        ],
+        b"",
+    )))
+    .unwrap();
+    let p = |i: usize| &doc["partitions"][i];
+    assert_eq!(p(1)["owner"], "proc-a");
+    assert_eq!(p(1)["checkpoint_sequence_number"], 1);
+    assert_eq!(p(1)["lag"], 3, "events 2, 3 and 4 after the checkpoint");
+    assert_eq!(p(2)["owner"], serde_json::Value::Null);
+    assert_eq!(p(2)["lag"], 2, "no checkpoint: all of it");
+    assert_eq!(p(0)["lag"], 0);
+    let table = ok(&eh(
+        &[
+            "info",
+            "-c",
+            cs,
+            "--checkpoints",
+            &storage,
+            "--container",
+            "ehinfo",
+        ],
+        b"",
+    ));
+    assert!(table.lines().nth(1).unwrap().contains("owner"), "{table}");
+    assert!(table.lines().nth(3).unwrap().contains("proc-a"), "{table}");
+    let e = eh(&["info", "-c", cs, "--checkpoints", &storage], b"");
+    assert_eq!(e.status.code(), Some(2), "--container is required");
+}
