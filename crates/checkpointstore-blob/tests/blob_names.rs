@@ -128,27 +128,20 @@ async fn run_until_checkpointed(
             run.await.unwrap();
             names
         }
-        "python" => {
-            let dir = repo_root().join("interop/python");
-            let program = dir.join("processor.py").display().to_string();
+        peer => {
+            let (program, script, dir) = if peer == "python" {
+                let dir = repo_root().join("interop/python");
+                let script = dir.join("processor.py").display().to_string();
+                (peers.python.clone(), script, dir)
+            } else {
+                ("node".into(), "processor.mjs".to_owned(), peers.js.clone())
+            };
+            let who = if peer == "python" { "python" } else { "js" };
             let peer = spawn_peer(
-                "python",
-                &peers.python,
-                &[vec![program], args].concat(),
+                who,
+                &program,
+                &[vec![script], args].concat(),
                 &dir,
-                &handled,
-            );
-            let names =
-                tokio::task::block_in_place(|| until_checkpointed(peers, storage, container, seq));
-            peer.stop();
-            names
-        }
-        _ => {
-            let peer = spawn_peer(
-                "js",
-                std::path::Path::new("node"),
-                &[vec!["processor.mjs".to_owned()], args].concat(),
-                &peers.js,
                 &handled,
             );
             let names =

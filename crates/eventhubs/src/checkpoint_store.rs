@@ -66,15 +66,31 @@ impl Checkpoint {
 impl From<&ReceivedEventData> for Checkpoint {
     /// The checkpoint that says `event` has been handled.
     fn from(event: &ReceivedEventData) -> Self {
-        let origin = event.origin();
+        Self::at(
+            event.origin(),
+            event.offset().to_owned(),
+            event.sequence_number(),
+            event.enqueued_time(),
+        )
+    }
+}
+
+impl Checkpoint {
+    /// The checkpoint of the event at this position, read from `origin`.
+    pub(crate) fn at(
+        origin: &crate::event::Origin,
+        offset: String,
+        sequence_number: i64,
+        enqueued_time: SystemTime,
+    ) -> Self {
         Self {
             fully_qualified_namespace: origin.namespace.clone(),
             eventhub_name: origin.eventhub.clone(),
             consumer_group: origin.consumer_group.clone(),
-            partition_id: event.partition_id().to_owned(),
-            offset: Some(event.offset().to_owned()),
-            sequence_number: Some(event.sequence_number()),
-            enqueued_time: Some(event.enqueued_time()),
+            partition_id: origin.partition_id.clone(),
+            offset: Some(offset),
+            sequence_number: Some(sequence_number),
+            enqueued_time: Some(enqueued_time),
         }
     }
 }

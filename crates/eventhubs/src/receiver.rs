@@ -111,8 +111,6 @@ const DRAIN_AT_ONCE: usize = 256;
 #[derive(Debug)]
 pub struct PartitionReceiver {
     core: Arc<ClientCore>,
-    partition_id: String,
-    consumer_group: String,
     options: PartitionReceiverOptions,
     link: Option<Link>,
     /// Sequence number of the last event taken off a link: where a new link resumes.
@@ -122,7 +120,8 @@ pub struct PartitionReceiver {
     /// A link error that came after events still in `buffer`: reported once they are.
     pending: Option<eventhubs_amqp_io::Error>,
     last_enqueued: Option<LastEnqueued>,
-    /// Stamped on every event (for checkpoints).
+    /// Namespace, hub, consumer group and partition: stamped on every event (for
+    /// checkpoints), and the receiver's own names.
     origin: Arc<Origin>,
 }
 
@@ -156,8 +155,6 @@ impl PartitionReceiver {
         let mut receiver = Self {
             origin,
             core,
-            partition_id: partition_id.to_owned(),
-            consumer_group: consumer_group.to_owned(),
             options,
             link: None,
             last_sequence: None,
@@ -190,12 +187,12 @@ impl PartitionReceiver {
 
     /// The partition it reads.
     pub fn partition_id(&self) -> &str {
-        &self.partition_id
+        &self.origin.partition_id
     }
 
     /// The consumer group it reads as.
     pub fn consumer_group(&self) -> &str {
-        &self.consumer_group
+        &self.origin.consumer_group
     }
 
     /// The partition's last enqueued event as of the latest event received, when
@@ -315,7 +312,7 @@ impl PartitionReceiver {
                         return Err(self.name_partition(e));
                     }
                     let delay = retry.delay_for(attempt);
-                    tracing::info!(partition = %self.partition_id, attempt, ?delay, error = %e, "receiver lost its link; reopening");
+                    tracing::info!(partition = %self.origin.partition_id, attempt, ?delay, error = %e, "receiver lost its link; reopening");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
@@ -372,8 +369,8 @@ impl PartitionReceiver {
                 let span = tracing::debug_span!(
                     "eventhubs.attach_receiver",
                     hub = %core.hub(),
-                    consumer_group = %this.consumer_group,
-                    partition = %this.partition_id,
+                    consumer_group = %this.consumer_group(),
+                    partition = %this.partition_id(),
                     link = %config.name,
                     generation = live.generation,
                 );
@@ -412,9 +409,9 @@ impl PartitionReceiver {
     fn name_partition(&self, e: Error) -> Error {
         let context = format!(
             "receiving from partition {} of {} (consumer group {})",
-            self.partition_id,
+            self.origin.partition_id,
             self.core.hub(),
-            self.consumer_group
+            self.origin.consumer_group
         );
         e.explain(&context)
     }
@@ -422,15 +419,15 @@ impl PartitionReceiver {
     fn address(&self) -> String {
         EntityAddress::ConsumerPartition {
             hub: self.core.hub().to_owned(),
-            consumer_group: self.consumer_group.clone(),
-            partition: self.partition_id.clone(),
+            consumer_group: self.origin.consumer_group.clone(),
+            partition: self.origin.partition_id.clone(),
         }
         .to_address()
     }
 
     fn link_config(&self, selector: &Selector) -> LinkConfig {
         let mut config = LinkConfig::receiver(
-            format!("receiver-{}-{}", self.partition_id, unique()),
+            format!("receiver-{}-{}", self.origin.partition_id, unique()),
             self.address(),
         );
         if let Some(source) = config.source.as_mut() {

@@ -290,16 +290,12 @@ impl Checkpointer {
 
     /// Writes the checkpoint of a handled event's position.
     pub(crate) async fn write_position(&self, position: Position) -> Result<(), Error> {
-        let o = &self.origin;
-        self.write(Checkpoint {
-            fully_qualified_namespace: o.namespace.clone(),
-            eventhub_name: o.eventhub.clone(),
-            consumer_group: o.consumer_group.clone(),
-            partition_id: o.partition_id.clone(),
-            offset: Some(position.offset),
-            sequence_number: Some(position.sequence_number),
-            enqueued_time: Some(position.enqueued_time),
-        })
+        self.write(Checkpoint::at(
+            &self.origin,
+            position.offset,
+            position.sequence_number,
+            position.enqueued_time,
+        ))
         .await
     }
 }
