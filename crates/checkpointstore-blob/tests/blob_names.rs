@@ -11,7 +11,6 @@
 //!   names each SDK was given.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,7 @@ use eventhubs::{ClientOptions, ProcessorOptions, ProducerClient, SendEventOption
 use eventhubs_checkpointstore_blob::BlobCheckpointStore;
 use eventhubs_emulator::{Config, Emulator, HubConfig};
 use eventhubs_test_support::azurite::Azurite;
-use eventhubs_test_support::{interop_js, interop_python, repo_root};
+use eventhubs_test_support::{interop_js, interop_python, repo_root, run_js};
 
 mod common;
 
@@ -36,17 +35,7 @@ struct Peers {
 
 /// Every blob in `container`: (name, sequencenumber metadata or "").
 fn list(peers: &Peers, storage: &str, container: &str) -> Vec<(String, String)> {
-    let out = Command::new("node")
-        .args(["list_blobs.mjs", storage, container])
-        .current_dir(&peers.js)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "list_blobs.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+    run_js(&peers.js, "list_blobs.mjs", [storage, container])
         .lines()
         .map(|line| {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();

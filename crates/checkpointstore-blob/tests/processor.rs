@@ -153,20 +153,15 @@ async fn checkpoints_without_an_offset_resume_at_their_sequence_number() {
     .fully_qualified_namespace()
     .to_owned();
     for (partition, sequence, offset) in [("0", "4", ""), ("1", "6", "no offset")] {
-        let out = std::process::Command::new("node")
-            .arg("put_blob.mjs")
-            .args([&storage, "dotnet"])
-            .arg(format!("{ns}/eh1/$default/checkpoint/{partition}"))
-            .arg(format!(
-                r#"{{"sequencenumber":"{sequence}","offset":"{offset}"}}"#
-            ))
-            .current_dir(&js)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        eventhubs_test_support::run_js(
+            &js,
+            "put_blob.mjs",
+            [
+                storage.clone(),
+                "dotnet".to_owned(),
+                format!("{ns}/eh1/$default/checkpoint/{partition}"),
+                format!(r#"{{"sequencenumber":"{sequence}","offset":"{offset}"}}"#),
+            ],
         );
     }
     let store = Arc::new(BlobCheckpointStore::from_connection_string(&storage, "dotnet").unwrap());

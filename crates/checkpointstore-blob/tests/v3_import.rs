@@ -3,7 +3,6 @@
 //! skipped, refused while a v3 host holds a lease unless forced, and a processor then resumes
 //! each partition right after its v3 checkpoint.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,22 +13,17 @@ use eventhubs::{
 use eventhubs_checkpointstore_blob::{import_v3_checkpoints, BlobCheckpointStore, V3ImportOptions};
 use eventhubs_emulator::{Config, Emulator};
 use eventhubs_test_support::azurite::Azurite;
-use eventhubs_test_support::interop_js;
+use eventhubs_test_support::{interop_js, run_js};
 
 /// Writes the v3 blobs under `prefix` with the JS storage SDK.
 fn write_v3_blobs(storage: &str, prefix: &str, lease: bool) -> bool {
     let Some(js) = interop_js() else { return false };
-    let out = Command::new("node")
-        .arg("v3_blobs.mjs")
-        .args([storage, "v3eph", prefix, if lease { "1" } else { "0" }])
-        .current_dir(js)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_js(
+        &js,
+        "v3_blobs.mjs",
+        [storage, "v3eph", prefix, if lease { "1" } else { "0" }],
     );
+    assert!(out.contains("ok"), "{out}");
     true
 }
 

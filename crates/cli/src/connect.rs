@@ -16,7 +16,7 @@ pub(crate) struct ConnectArgs {
         env = "EVENTHUB_CONNECTION_STRING",
         hide_env_values = true
     )]
-    connection_string: String,
+    connection_string: Option<String>,
     /// Event hub name (default: the connection string's EntityPath).
     #[arg(short = 'n', long, env = "EVENTHUB_NAME")]
     hub: Option<String>,
@@ -41,9 +41,30 @@ impl ConnectArgs {
         Ok(())
     }
 
+    /// The hub named by -n/--hub or $EVENTHUB_NAME.
+    pub(crate) fn hub_name(&self) -> Option<&str> {
+        self.hub.as_deref()
+    }
+
+    /// Connect to this hub instead of the one given (`eh bench --embedded`).
+    pub(crate) fn replace_target(&mut self, connection_string: String) {
+        self.connection_string = Some(connection_string);
+        self.hub = None;
+    }
+
+    /// The connection string, or a usage error saying where to give one.
+    fn connection_string(&self) -> Result<&str, Failure> {
+        self.connection_string.as_deref().ok_or_else(|| {
+            Failure::usage(
+                "no connection string: pass -c/--connection-string or set \
+                 EVENTHUB_CONNECTION_STRING",
+            )
+        })
+    }
+
     pub(crate) fn producer(&self) -> Result<ProducerClient, Failure> {
         ProducerClient::from_connection_string(
-            &self.connection_string,
+            self.connection_string()?,
             self.hub.as_deref(),
             ClientOptions::default(),
         )
@@ -52,7 +73,7 @@ impl ConnectArgs {
 
     pub(crate) fn consumer(&self) -> Result<ConsumerClient, Failure> {
         ConsumerClient::from_connection_string(
-            &self.connection_string,
+            self.connection_string()?,
             self.hub.as_deref(),
             &self.consumer_group,
             ClientOptions::default(),

@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+mod bench;
+mod checkpoints;
 mod connect;
 mod emulator;
 mod fail;
@@ -41,6 +43,10 @@ enum Command {
     Receive(receive::Args),
     /// Show a hub's properties and partitions.
     Info(info::Args),
+    /// Measure throughput and latency with producers and consumers in this process.
+    Bench(bench::Args),
+    /// List, export and import the processors' checkpoints in a blob container.
+    Checkpoints(checkpoints::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
     #[command(
         after_help = "Example:\n  eh completions bash > ~/.local/share/bash-completion/completions/eh"
@@ -74,6 +80,8 @@ fn main() -> std::process::ExitCode {
             Command::Send(args) => send::run(args).await,
             Command::Receive(args) => receive::run(args).await,
             Command::Info(args) => info::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
+            Command::Checkpoints(args) => checkpoints::run(args).await,
             Command::Completions { .. } => Ok(()),
         }
     });

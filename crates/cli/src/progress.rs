@@ -32,6 +32,26 @@ impl Progress {
         Self(Some(bar))
     }
 
+    /// A line of free text (set with [`Progress::say`]) for work with several counters.
+    pub(crate) fn status() -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Self(Some(bar))
+    }
+
+    /// Replaces the status text.
+    pub(crate) fn say(&self, text: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(text);
+        }
+    }
+
     pub(crate) fn add(&self, events: u64) {
         if let Some(bar) = &self.0 {
             bar.inc(events);

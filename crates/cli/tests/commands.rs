@@ -6,79 +6,13 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use common::start_eh;
+use common::{eh, exit_within, json_lines, ok, on_terminal, start_eh};
 
 const NO_ARGS: [&str; 0] = [];
-
-/// Runs `eh args...` with `stdin`, bounded by 60 s (killed after).
-fn eh(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eh"))
-        .args(args)
-        .env_remove("EVENTHUB_CONNECTION_STRING")
-        .env_remove("EVENTHUB_NAME")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    // Both outputs read as they come, so a full pipe never blocks the child.
-    let drain = |mut r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = r.read_to_end(&mut v);
-            v
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let status = exit_within(&mut child, Duration::from_secs(60), &format!("eh {args:?}"));
-    feeder.join().unwrap();
-    Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
-
-/// Waits for `child` to exit, for at most `limit` (then kills it and fails).
-fn exit_within(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{what} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn json_lines(s: &str) -> Vec<serde_json::Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
 
 #[test]
 fn lines_sent_are_read_back_as_json() {
@@ -354,13 +288,7 @@ fn a_progress_line_on_a_terminal_only() {
         "{} send -c '{cs}' --count 200000 --size 10",
         env!("CARGO_BIN_EXE_eh")
     );
-    let on_tty = Command::new("script")
-        .args(["-qec", &send, "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("util-linux `script` runs a command on a pty");
-    assert!(on_tty.status.success(), "{on_tty:?}");
-    let shown = String::from_utf8_lossy(&on_tty.stdout);
+    let shown = on_terminal(&send);
     assert!(shown.contains("/200,000 events"), "{shown:?}");
     assert!(
         shown.contains("\u{1b}[2K"),

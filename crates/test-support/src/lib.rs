@@ -57,3 +57,27 @@ pub fn interop_js() -> Option<PathBuf> {
     }
     missing_peer(&format!("node or {}/node_modules", dir.display()))
 }
+
+/// Runs `node <script> <args>` in the JS interop folder `js` (from [`interop_js`]) and
+/// returns what it printed.
+///
+/// # Panics
+/// When the script fails (its stderr is in the message).
+pub fn run_js<S: AsRef<std::ffi::OsStr>>(
+    js: &std::path::Path,
+    script: &str,
+    args: impl IntoIterator<Item = S>,
+) -> String {
+    let out = std::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .current_dir(js)
+        .output()
+        .unwrap_or_else(|e| panic!("node {script}: {e}"));
+    assert!(
+        out.status.success(),
+        "node {script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
