@@ -32,12 +32,7 @@ pub(crate) struct ConnectArgs {
 impl ConnectArgs {
     /// Sends logs to stderr at the chosen level.
     pub(crate) fn init_logging(&self) -> Result<(), Failure> {
-        let filter = tracing_subscriber::EnvFilter::try_new(&self.log_level)
-            .map_err(|e| Failure::usage(format!("--log-level {}: {e}", self.log_level)))?;
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .try_init();
+        crate::logging::init(&self.log_level).map_err(Failure::usage)?;
         Ok(())
     }
 

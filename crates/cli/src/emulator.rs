@@ -57,12 +57,7 @@ enum Sync {
 }
 
 pub(crate) async fn run(args: Args) -> Result<(), String> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
-        .map_err(|e| format!("invalid --log-level {:?}: {e}", args.log_level))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    crate::logging::init(&args.log_level)?;
     let mut config = match &args.config {
         None => Config::default(),
         Some(path) => {

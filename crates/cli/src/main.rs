@@ -10,6 +10,7 @@ mod emulator;
 mod fail;
 mod from;
 mod info;
+mod logging;
 mod output;
 mod progress;
 mod receive;

@@ -401,3 +401,36 @@ fn info_with_checkpoints_shows_owner_checkpoint_and_lag() {
     let e = eh(&["info", "-c", cs, "--checkpoints", &storage], b"");
     assert_eq!(e.status.code(), Some(2), "--container is required");
 }
+
+/// Even at trace level, the logs on stderr carry neither the key nor a token's signature;
+/// written to a pipe, they carry no colour codes either.
+#[test]
+fn secrets_stay_out_of_trace_logs() {
+    let em = start_eh(NO_ARGS, 0);
+    let cs = em.connection_string.as_str();
+    for args in [
+        &["send", "-c", cs, "--log-level", "trace"][..],
+        &[
+            "receive",
+            "-c",
+            cs,
+            "--from",
+            "earliest",
+            "-e",
+            "--log-level",
+            "trace",
+        ][..],
+    ] {
+        let out = eh(args, b"secret-free\n");
+        ok(&out);
+        let logs = String::from_utf8_lossy(&out.stderr);
+        assert!(logs.lines().count() > 5, "trace logs were written: {logs}");
+        assert!(
+            !logs.contains('\u{1b}'),
+            "no colour codes off a terminal: {logs}"
+        );
+        for secret in ["SAS_KEY_VALUE", "sig=", "SharedAccessSignature sr"] {
+            assert!(!logs.contains(secret), "{secret} in the logs of {args:?}");
+        }
+    }
+}
