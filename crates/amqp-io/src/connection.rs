@@ -36,6 +36,26 @@ pub struct Connection {
 pub(crate) struct Channels {
     pub(crate) control: mpsc::UnboundedSender<Command>,
     pub(crate) data: mpsc::Sender<Command>,
+    pub(crate) cause: Arc<CloseCause>,
+}
+
+/// The error the peer closed the connection with, kept so that every later call on the
+/// connection reports it (not a bare "closed").
+#[derive(Debug, Default)]
+pub(crate) struct CloseCause(std::sync::OnceLock<AmqpError>);
+
+impl CloseCause {
+    pub(crate) fn set(&self, error: AmqpError) {
+        let _ = self.0.set(error);
+    }
+
+    /// The error for a call made after the connection task ended.
+    pub(crate) fn error(&self) -> Error {
+        match self.0.get() {
+            Some(e) => Error::ConnectionClosed(Some(e.clone())),
+            None => Error::Closed,
+        }
+    }
 }
 
 impl Connection {
@@ -91,7 +111,7 @@ impl Connection {
     pub async fn begin(&self) -> Result<Session, Error> {
         let (tx, rx) = oneshot::channel();
         self.request(Command::Begin(tx))?;
-        let id = rx.await.map_err(|_| Error::Closed)??;
+        let id = rx.await.map_err(|_| self.gone())??;
         Ok(Session::new(id, self.clone()))
     }
 
@@ -102,7 +122,7 @@ impl Connection {
     pub async fn close(&self, error: Option<AmqpError>) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
         self.request(Command::Close(error.map(Box::new), tx))?;
-        rx.await.map_err(|_| Error::Closed)?
+        rx.await.map_err(|_| self.gone())?
     }
 
     /// True once the connection task has ended.
@@ -120,12 +140,21 @@ impl Connection {
             reply: Some(tx),
         };
         self.request(cmd)?;
-        rx.await.map_err(|_| Error::Closed)?
+        rx.await.map_err(|_| self.gone())?
+    }
+
+    /// The error for a call the connection task can no longer answer: the peer's close
+    /// error when it gave one.
+    pub(crate) fn gone(&self) -> Error {
+        self.channels.cause.error()
     }
 
     /// Hands a control command to the connection task. Never waits.
     pub(crate) fn request(&self, cmd: Command) -> Result<(), Error> {
-        self.channels.control.send(cmd).map_err(|_| Error::Closed)
+        self.channels
+            .control
+            .send(cmd)
+            .map_err(|_| self.channels.cause.error())
     }
 
     /// Hands a send to the connection task, waiting while the data channel is full.
@@ -135,7 +164,7 @@ impl Connection {
             .data
             .send(cmd)
             .await
-            .map_err(|_| Error::Closed)
+            .map_err(|_| self.channels.cause.error())
     }
 }
 
@@ -152,16 +181,22 @@ where
     let (data, data_rx) = mpsc::channel(DATA_CAPACITY);
     let (open_tx, open_rx) = oneshot::channel();
     let engine = Engine::new(config, now());
+    let cause = Arc::new(CloseCause::default());
     let weak = WeakChannels {
         control: control.downgrade(),
         data: data.downgrade(),
+        cause: cause.clone(),
     };
     let driver = Driver::new(engine, control_rx, data_rx, weak, open_tx, incoming);
     tokio::spawn(driver.run(stream));
     let placeholder = Arc::new(Open::default());
     (
         Connection {
-            channels: Channels { control, data },
+            channels: Channels {
+                control,
+                data,
+                cause,
+            },
             remote_open: placeholder,
         },
         open_rx,
@@ -174,6 +209,7 @@ where
 pub(crate) struct WeakChannels {
     control: mpsc::WeakUnboundedSender<Command>,
     data: mpsc::WeakSender<Command>,
+    pub(crate) cause: Arc<CloseCause>,
 }
 
 impl WeakChannels {
@@ -182,6 +218,7 @@ impl WeakChannels {
         Some(Channels {
             control: self.control.upgrade()?,
             data: self.data.upgrade()?,
+            cause: self.cause.clone(),
         })
     }
 }

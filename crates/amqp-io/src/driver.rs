@@ -24,6 +24,10 @@ use crate::Error;
 const COMMANDS_PER_WAKEUP: usize = 512;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
+/// Encoded bytes waiting for the socket beyond which no more sends are taken: a peer that
+/// stops reading (whatever credit and window it granted) holds back the senders (through
+/// the data channel and their permits), not the connection's memory.
+const MAX_UNWRITTEN: usize = 1024 * 1024;
 
 /// A sender link's task-side state: its setup, and how many permits its queued deliveries
 /// hold (returned as they leave the engine's queue).
@@ -160,9 +164,12 @@ impl Driver {
                     }
                     Err(e) => break Err(Error::Io(e)),
                 },
-                Some(cmd) = self.data.recv(), if commands_open => {
+                Some(cmd) = self.data.recv(), if commands_open && write_buf.len() < MAX_UNWRITTEN => {
                     self.command(cmd);
                     for _ in 1..COMMANDS_PER_WAKEUP {
+                        if write_buf.len() + self.engine.transmit_buffer().len() >= MAX_UNWRITTEN {
+                            break;
+                        }
                         match self.data.try_recv() {
                             Ok(cmd) => self.command(cmd),
                             Err(_) => break,
@@ -531,6 +538,9 @@ impl Driver {
                 }
                 if by_peer {
                     tracing::debug!(?error, "connection closed by peer");
+                    if let Some(e) = &error {
+                        self.own.cause.set(e.clone());
+                    }
                 }
                 if let Some(r) = self.close_reply.take() {
                     let _ = r.send(Ok(()));

@@ -79,7 +79,7 @@ impl IncomingLink {
             setup,
             reply: tx,
         })?;
-        rx.await.map_err(|_| Error::Closed)?
+        rx.await.map_err(|_| self.conn.gone())?
     }
 
     /// Accepts a link on which the peer receives: we get a [`Sender`]. Unset terminus

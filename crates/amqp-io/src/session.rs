@@ -77,7 +77,7 @@ impl Session {
             setup,
             reply: tx,
         })?;
-        rx.await.map_err(|_| Error::Closed)?
+        rx.await.map_err(|_| self.conn.gone())?
     }
 
     /// Ends the session.

@@ -17,6 +17,10 @@ fn invalid_config_names_the_field_and_exits_non_zero() {
             "UserConfig.Emulator.DataDir",
         ),
         ("not json", "$"),
+        (
+            r#"{"UserConfig":{"NamespaceConfig":[{"Entities":[{"Name":"eh1","PartitionCount":2}]}],"Emulator":{"RetentionSecond":60}}}"#,
+            "UserConfig.Emulator.RetentionSecond: unknown option (did you mean RetentionSeconds?)",
+        ),
     ];
     for (i, (json, field)) in cases.into_iter().enumerate() {
         let path = dir.join(format!("config-{i}.json"));

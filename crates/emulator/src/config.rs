@@ -120,8 +120,13 @@ pub struct Config {
     pub max_message_size: u64,
     /// Largest AMQP frame accepted. Default 65536, like the service.
     pub max_frame_size: u32,
-    /// Concurrent connections allowed. Default 1000.
+    /// Concurrent connections allowed. Default 1000. Connections still in their handshake
+    /// do not count (up to as many again may be), so silent sockets cannot keep real
+    /// clients out; a client over the limit gets `amqp:resource-limit-exceeded`.
     pub max_connections: usize,
+    /// How long a new connection has to finish the protocol header, SASL and open before it
+    /// is closed. Default 10 s.
+    pub handshake_timeout: Duration,
     /// Links per connection allowed. Default 1000.
     pub max_links_per_connection: usize,
     /// Retention of every partition.
@@ -144,6 +149,7 @@ impl std::fmt::Debug for Config {
             .field("max_message_size", &self.max_message_size)
             .field("max_frame_size", &self.max_frame_size)
             .field("max_connections", &self.max_connections)
+            .field("handshake_timeout", &self.handshake_timeout)
             .field("retention", &self.retention)
             .field("storage", &self.storage)
             .field("faults", &self.faults)
@@ -167,6 +173,7 @@ impl Default for Config {
             max_message_size: 1024 * 1024,
             max_frame_size: 65536,
             max_connections: 1000,
+            handshake_timeout: Duration::from_secs(10),
             max_links_per_connection: 1000,
             retention: Retention::default(),
             storage: Storage::Memory,
@@ -192,14 +199,71 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The options of the `UserConfig.Emulator` block (ours; Microsoft's emulator has none).
+const EMULATOR_OPTIONS: [&str; 12] = [
+    "MaxMessageSizeBytes",
+    "MaxFrameSizeBytes",
+    "MaxConnections",
+    "HandshakeTimeoutSeconds",
+    "RetentionSeconds",
+    "RetentionMaxEvents",
+    "RetentionMaxBytes",
+    "DataDir",
+    "SegmentBytes",
+    "Sync",
+    "Jwt",
+    "Keys",
+];
+
+/// Refuses a field of the object `o` (at `path`) that is not one of `known`: a misspelt
+/// option must not be silently ignored. The error names the closest known field.
+fn only(o: &Json, path: &str, known: &[&str]) -> Result<(), ConfigError> {
+    let Some(fields) = o.as_object() else {
+        return Ok(());
+    };
+    let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) else {
+        return Ok(());
+    };
+    let at = if path.is_empty() {
+        unknown.clone()
+    } else {
+        format!("{path}.{unknown}")
+    };
+    let distance =
+        |k: &str| strsim::damerau_levenshtein(&k.to_lowercase(), &unknown.to_lowercase());
+    let hint = known
+        .iter()
+        .filter(|k| !k.starts_with('$'))
+        .min_by_key(|k| distance(k))
+        .filter(|k| distance(k) <= (unknown.len() / 3).max(2))
+        .map_or_else(String::new, |k| format!(" (did you mean {k}?)"));
+    Err(err(
+        at,
+        format!(
+            "unknown option{hint}; the options here are {}",
+            known.join(", ")
+        ),
+    ))
+}
+
 impl Config {
-    /// Parses a configuration file's JSON text.
+    /// Parses a configuration file's JSON text. Fields are checked by name: an unknown or
+    /// misspelt one is an error naming its path.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
         let root: Json =
             serde_json::from_str(text).map_err(|e| err("$", format!("not valid JSON: {e}")))?;
+        only(&root, "", &["UserConfig", "$schema"])?;
         let user = root
             .get("UserConfig")
             .ok_or_else(|| err("UserConfig", "missing"))?;
+        only(
+            user,
+            "UserConfig",
+            &["NamespaceConfig", "LoggingConfig", "Emulator"],
+        )?;
+        if let Some(logging) = user.get("LoggingConfig") {
+            only(logging, "UserConfig.LoggingConfig", &["Type"])?;
+        }
         let namespaces = user
             .get("NamespaceConfig")
             .and_then(Json::as_array)
@@ -212,6 +276,7 @@ impl Config {
         }
         let ns = &namespaces[0];
         let ns_path = "UserConfig.NamespaceConfig[0]";
+        only(ns, ns_path, &["Type", "Name", "Entities"])?;
         let mut config = Self::default();
         if let Some(name) = ns.get("Name") {
             config.namespace = name
@@ -262,6 +327,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 fn parse_hub(e: &Json, path: &str) -> Result<HubConfig, ConfigError> {
+    only(e, path, &["Name", "PartitionCount", "ConsumerGroups"])?;
     let name = e
         .get("Name")
         .and_then(Json::as_str)
@@ -299,6 +365,7 @@ fn parse_hub(e: &Json, path: &str) -> Result<HubConfig, ConfigError> {
             ));
         }
         for (i, cg) in cgs.iter().enumerate() {
+            only(cg, &format!("{path}.ConsumerGroups[{i}]"), &["Name"])?;
             let p = format!("{path}.ConsumerGroups[{i}].Name");
             let name = cg
                 .get("Name")
@@ -324,6 +391,7 @@ fn parse_hub(e: &Json, path: &str) -> Result<HubConfig, ConfigError> {
 }
 
 fn apply_options(config: &mut Config, o: &Json, path: &str) -> Result<(), ConfigError> {
+    only(o, path, &EMULATOR_OPTIONS)?;
     let num = |key: &str| -> Result<Option<u64>, ConfigError> {
         match o.get(key) {
             None => Ok(None),
@@ -346,6 +414,15 @@ fn apply_options(config: &mut Config, o: &Json, path: &str) -> Result<(), Config
     }
     if let Some(v) = num("MaxConnections")? {
         config.max_connections = v as usize;
+    }
+    if let Some(v) = num("HandshakeTimeoutSeconds")? {
+        if v == 0 {
+            return Err(err(
+                format!("{path}.HandshakeTimeoutSeconds"),
+                "must be at least 1",
+            ));
+        }
+        config.handshake_timeout = Duration::from_secs(v);
     }
     if let Some(v) = num("RetentionSeconds")? {
         config.retention.max_age = Duration::from_secs(v);
@@ -408,6 +485,7 @@ fn apply_options(config: &mut Config, o: &Json, path: &str) -> Result<(), Config
             .iter()
             .enumerate()
             .map(|(i, k)| {
+                only(k, &format!("{path}.Keys[{i}]"), &["Name", "Key"])?;
                 let name = k
                     .get("Name")
                     .and_then(Json::as_str)
@@ -476,6 +554,96 @@ mod tests {
         for (json, field) in cases {
             assert_eq!(Config::from_json(json).unwrap_err().field, field, "{json}");
         }
+    }
+
+    /// A misspelt or unknown option is refused with its path (and the likely intended
+    /// name), never silently ignored.
+    #[test]
+    fn unknown_options_are_refused() {
+        let hub = r#"{"Name":"eh1","PartitionCount":1}"#;
+        let doc = |user_extra: &str, ns_extra: &str, hub: &str| {
+            format!(
+                r#"{{"UserConfig":{{"NamespaceConfig":[{{"Type":"EventHub","Name":"n"{ns_extra},"Entities":[{hub}]}}]{user_extra}}}}}"#
+            )
+        };
+        let cases = [
+            (
+                doc(r#","Emulator":{"RetentionSecond":5}"#, "", hub),
+                "UserConfig.Emulator.RetentionSecond",
+                "RetentionSeconds",
+            ),
+            (
+                doc(r#","Emulator":{"MaxConection":5}"#, "", hub),
+                "UserConfig.Emulator.MaxConection",
+                "MaxConnections",
+            ),
+            (
+                doc(r#","Emulater":{}"#, "", hub),
+                "UserConfig.Emulater",
+                "Emulator",
+            ),
+            (
+                doc("", r#","Entitys":[]"#, hub),
+                "UserConfig.NamespaceConfig[0].Entitys",
+                "Entities",
+            ),
+            (
+                doc(
+                    "",
+                    "",
+                    r#"{"Name":"eh1","PartitionCount":1,"ConsumerGroup":[]}"#,
+                ),
+                "UserConfig.NamespaceConfig[0].Entities[0].ConsumerGroup",
+                "ConsumerGroups",
+            ),
+            (
+                doc(
+                    "",
+                    "",
+                    r#"{"Name":"eh1","PartitionCount":1,"ConsumerGroups":[{"Nmae":"a"}]}"#,
+                ),
+                "UserConfig.NamespaceConfig[0].Entities[0].ConsumerGroups[0].Nmae",
+                "Name",
+            ),
+            (
+                doc(
+                    r#","Emulator":{"Keys":[{"Name":"a","Key":"k","Rights":1}]}"#,
+                    "",
+                    hub,
+                ),
+                "UserConfig.Emulator.Keys[0].Rights",
+                "",
+            ),
+            (
+                doc(r#","LoggingConfig":{"Type":"File","Level":1}"#, "", hub),
+                "UserConfig.LoggingConfig.Level",
+                "",
+            ),
+            (
+                r#"{"UserConfig":{},"UserConf":1}"#.to_owned(),
+                "UserConf",
+                "UserConfig",
+            ),
+        ];
+        for (text, field, hint) in cases {
+            let e = Config::from_json(&text).unwrap_err();
+            assert_eq!(e.field, field, "{text}: {e}");
+            assert!(e.message.starts_with("unknown option"), "{e}");
+            if !hint.is_empty() {
+                assert!(e.message.contains(&format!("did you mean {hint}?")), "{e}");
+            }
+        }
+        // Every known option still parses, `$schema` at the top included.
+        let all = doc(
+            r#","LoggingConfig":{"Type":"Console"},"Emulator":{"MaxMessageSizeBytes":262144,
+            "MaxFrameSizeBytes":65536,"MaxConnections":10,"HandshakeTimeoutSeconds":3,"RetentionSeconds":60,
+            "RetentionMaxEvents":100,"RetentionMaxBytes":1000,"DataDir":"/tmp/x",
+            "SegmentBytes":4096,"Sync":"Never","Jwt":"Reject","Keys":[{"Name":"a","Key":"k"}]}"#,
+            "",
+            r#"{"Name":"eh1","PartitionCount":"1","ConsumerGroups":[{"Name":"cg"}]}"#,
+        )
+        .replacen('{', r#"{"$schema":"Config-schema.json","#, 1);
+        Config::from_json(&all).unwrap();
     }
 
     /// `Debug` lists key names but never keys.

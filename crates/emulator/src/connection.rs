@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     pub ns: Arc<Namespace>,
     /// Receiver ownership.
     pub epochs: Arc<Epochs>,
+    /// Open connections (handshake done), when limited.
+    pub open_connections: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,13 +83,34 @@ where
     let config =
         ConnectionConfig::server(format!("eventhubs-emulator-{}", shared.ns.config.namespace))
             .max_frame_size(cfg.max_frame_size)
-            .max_message_size(cfg.max_message_size);
+            .max_message_size(cfg.max_message_size)
+            .handshake_timeout(Some(cfg.handshake_timeout));
     let (conn, mut links) = match accept(stream, config).await {
         Ok(x) => x,
         Err(e) => {
             tracing::debug!(error = %e, "handshake failed");
             return;
         }
+    };
+    // The limit counts open connections only: sockets still in their handshake (bounded
+    // by the accept loop and the handshake timeout) cannot fill it.
+    let _slot = match &shared.open_connections {
+        None => None,
+        Some(limit) => match limit.clone().try_acquire_owned() {
+            Ok(slot) => Some(slot),
+            Err(_) => {
+                let error = AmqpError::new(
+                    condition::RESOURCE_LIMIT_EXCEEDED,
+                    format!(
+                        "the emulator's connection limit ({}) is reached",
+                        cfg.max_connections
+                    ),
+                );
+                tracing::info!(%error, "refusing connection");
+                let _ = conn.close(Some(error)).await;
+                return;
+            }
+        },
     };
     tracing::debug!(container = %conn.remote_open().container_id, "connection open");
     let state = Arc::new(ConnState::default());
@@ -249,7 +272,12 @@ async fn serve_requests(
         };
         let response = match node {
             Node::Cbs => requests::put_token(&ns, &state.grants, &request),
-            Node::Management => requests::management(&ns, &request),
+            Node::Management => {
+                if let Some(delay) = ns.config.faults.delay_management {
+                    tokio::time::sleep(delay).await;
+                }
+                requests::management(&ns, &request)
+            }
         };
         let reply_to = request
             .properties

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::clock;
 use crate::epochs::Registration;
+use crate::faults::Faults;
 use crate::log::StoredEvent;
 use crate::namespace::Namespace;
 use crate::stamp;
@@ -49,9 +50,12 @@ pub(crate) async fn serve(ns: Arc<Namespace>, c: Consumer) {
     let _registration = registration;
     let p = &ns.hubs[hub].partitions[partition];
     let mut tail = p.tail.subscribe();
+    let expiry = ns.config.faults.link_expiry();
+    tokio::pin!(expiry);
     loop {
         let credit = tokio::select! {
             err = &mut stolen => return disconnect(&sender, err.ok()).await,
+            () = &mut expiry => return disconnect(&sender, Some(Faults::detach_forced())).await,
             c = sender.wait_for_credit() => match c {
                 Ok(c) => c,
                 Err(_) => return,
@@ -62,6 +66,7 @@ pub(crate) async fn serve(ns: Arc<Namespace>, c: Consumer) {
         if events.is_empty() {
             tokio::select! {
                 err = &mut stolen => return disconnect(&sender, err.ok()).await,
+                () = &mut expiry => return disconnect(&sender, Some(Faults::detach_forced())).await,
                 r = tail.changed() => if r.is_err() { return },
                 // The client went away while nothing was arriving: free its place.
                 _ = sender.closed() => return,
@@ -86,7 +91,7 @@ pub(crate) async fn serve(ns: Arc<Namespace>, c: Consumer) {
     }
 }
 
-/// Detaches a stolen receiver with the registry's `amqp:link:stolen` error.
+/// Detaches a receiver with `error`: the registry's `amqp:link:stolen` when it was stolen.
 async fn disconnect(sender: &Sender, error: Option<AmqpError>) {
     if let Some(err) = error {
         tracing::info!(error = %err, "receiver disconnected by a newer one");

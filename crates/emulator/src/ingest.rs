@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::auth::LinkAuth;
 use crate::clock;
+use crate::faults::Faults;
 use crate::journal::Commit;
 use crate::namespace::{Hub, Namespace};
 use crate::{segment, stamp};
@@ -33,6 +34,10 @@ pub(crate) async fn serve(
     // Unsettled deliveries stored in the durable journal, waiting for their generation.
     let mut waiting: VecDeque<(u32, u64)> = VecDeque::new();
     let mut outcomes = Outcomes::default();
+    let faults = &ns.config.faults;
+    let mut events_seen = 0u64;
+    let expiry = faults.link_expiry();
+    tokio::pin!(expiry);
     loop {
         tokio::select! {
             d = rx.recv() => {
@@ -46,7 +51,10 @@ pub(crate) async fn serve(
                 while let Some(d) = next.take() {
                     taken += 1;
                     let hub = &ns.hubs[hub_index];
-                    match store(&ns, hub, partition, &d) {
+                    events_seen += 1;
+                    if faults.rejects(events_seen) && !d.settled {
+                        outcomes.push(d.delivery_id, DeliveryState::Rejected(Some(Faults::server_busy())));
+                    } else { match store(&ns, hub, partition, &d) {
                         _ if d.settled => {}
                         Ok(Some(generation)) => waiting.push_back((d.delivery_id, generation)),
                         Ok(None) => outcomes.push(d.delivery_id, DeliveryState::Accepted),
@@ -54,7 +62,7 @@ pub(crate) async fn serve(
                             tracing::info!(hub = %hub.name, error = %e, "rejecting event");
                             outcomes.push(d.delivery_id, DeliveryState::Rejected(Some(e)));
                         }
-                    }
+                    } }
                     if taken < MAX_DELIVERIES_PER_WAKE {
                         match rx.try_recv().await {
                             Ok(found) => next = found,
@@ -71,6 +79,12 @@ pub(crate) async fn serve(
                 if settle_committed(&rx, &mut waiting, commit, &mut outcomes).await.is_err() {
                     return;
                 }
+            }
+            () = &mut expiry => {
+                tracing::info!("producer link detached by the detach_links_after fault");
+                let _ = outcomes.flush(&rx).await;
+                let _ = rx.close(Some(Faults::detach_forced())).await;
+                return;
             }
             _ = auth.lapsed() => {
                 tracing::info!("producer link detached: token expired");

@@ -76,14 +76,19 @@ pub struct Service {
 impl Service {
     /// A service over `ns`; connections it serves share epochs and receiver quotas.
     pub fn new(ns: Arc<Namespace>) -> Self {
-        Self::with_stop(ns, watch::channel(false).1)
+        Self::with_stop(ns, watch::channel(false).1, None)
     }
 
-    fn with_stop(ns: Arc<Namespace>, stop: watch::Receiver<bool>) -> Self {
+    fn with_stop(
+        ns: Arc<Namespace>,
+        stop: watch::Receiver<bool>,
+        open_connections: Option<Arc<Semaphore>>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 ns,
                 epochs: Arc::new(Epochs::default()),
+                open_connections,
             }),
             stop,
         }
@@ -106,8 +111,11 @@ async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let service = Service::with_stop(ns.clone(), stop_rx);
-    let limit = Arc::new(Semaphore::new(ns.config.max_connections));
+    let max = ns.config.max_connections;
+    let service = Service::with_stop(ns.clone(), stop_rx, Some(Arc::new(Semaphore::new(max))));
+    // Sockets in all: the open connections and as many again in their handshake.
+    let limit = Arc::new(Semaphore::new(max.saturating_mul(2)));
+    let mut refused = RefusalLog::default();
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(10);
@@ -130,18 +138,21 @@ async fn serve(
         };
         backoff = Duration::from_millis(10);
         let Ok(permit) = limit.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection limit reached; refusing connection");
+            refused.note(peer);
             continue;
         };
         let _ = stream.set_nodelay(true);
         let service = service.clone();
+        let handshake = ns.config.handshake_timeout;
         tasks.spawn(async move {
             tracing::debug!(%peer, tls = tls.is_some(), "accepted");
             match tls {
                 None => service.serve_connection(stream).await,
-                Some(tls) => match tls.accept(stream).await {
-                    Ok(stream) => service.serve_connection(stream).await,
-                    Err(e) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
+                // The TLS handshake is bounded like the AMQP one that follows.
+                Some(tls) => match tokio::time::timeout(handshake, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => service.serve_connection(stream).await,
+                    Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::info!(%peer, "TLS handshake not completed in time"),
                 },
             }
             drop(permit);
@@ -154,6 +165,33 @@ async fn serve(
     .await;
     tasks.abort_all();
     Ok(())
+}
+
+/// Refused sockets, logged at most once a second (a flood must not become a flood of log
+/// lines).
+#[derive(Debug, Default)]
+struct RefusalLog {
+    since_last: u64,
+    last: Option<std::time::Instant>,
+}
+
+impl RefusalLog {
+    fn note(&mut self, peer: SocketAddr) {
+        self.since_last += 1;
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        tracing::warn!(
+            %peer,
+            refused = self.since_last,
+            "socket limit reached (open connections plus handshakes); refusing connections"
+        );
+        self.since_last = 0;
+        self.last = Some(std::time::Instant::now());
+    }
 }
 
 /// An emulator running in this process on `127.0.0.1:<free port>`; stops when dropped.

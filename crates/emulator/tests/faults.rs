@@ -128,7 +128,8 @@ async fn sasl_plain_and_bare_amqp_header() {
     }
 }
 
-/// Beyond `max_connections` new connections are refused; closing one makes room.
+/// Beyond `max_connections` a new connection is closed right after its open with
+/// resource-limit-exceeded; closing one makes room.
 #[tokio::test]
 async fn connection_limit() {
     let mut config = Config::default();
@@ -136,16 +137,25 @@ async fn connection_limit() {
     let em = Emulator::start(config).await.unwrap();
     let (first, _s1) = connect(em.addr()).await;
     let (_second, _s2) = connect(em.addr()).await;
-    let refused =
-        Connection::connect_tcp(&em.addr().to_string(), ConnectionConfig::client("third")).await;
-    assert!(refused.is_err(), "third connection refused");
+    // A connection with a working session, or the error it was closed with.
+    let try_connect = || async {
+        let conn =
+            Connection::connect_tcp(&em.addr().to_string(), ConnectionConfig::client("more"))
+                .await?;
+        let session = conn.begin().await?;
+        Ok::<_, eventhubs_amqp_io::Error>((conn, session))
+    };
+    let refused = try_connect().await.map(|_| ()).unwrap_err();
+    assert_eq!(
+        refused.condition(),
+        Some(condition::RESOURCE_LIMIT_EXCEEDED),
+        "{refused}"
+    );
     first.close(None).await.unwrap();
+    // The slot is free once the emulator has seen the close: bounded retries.
     let mut admitted = false;
     for _ in 0..50 {
-        let attempt =
-            Connection::connect_tcp(&em.addr().to_string(), ConnectionConfig::client("again"))
-                .await;
-        if attempt.is_ok() {
+        if try_connect().await.is_ok() {
             admitted = true;
             break;
         }

@@ -250,10 +250,14 @@ async fn concurrent_checkpoint_writers() {
             }
         });
     }
-    let reader = store.clone();
+    // The reader reads for as long as the writers write, then once more: every read sees
+    // whole checkpoints, and the last one sees theirs.
+    let writing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (reader, still_writing) = (store.clone(), writing.clone());
     let reads = tokio::spawn(async move {
         let mut seen = 0;
-        for _ in 0..300 {
+        loop {
+            let last_round = !still_writing.load(Ordering::Acquire);
             for c in reader
                 .list_checkpoints("ns", "hub", "$Default")
                 .await
@@ -265,12 +269,16 @@ async fn concurrent_checkpoint_writers() {
                 );
                 seen += 1;
             }
+            if last_round {
+                return seen;
+            }
+            tokio::task::yield_now().await;
         }
-        seen
     });
     while let Some(r) = tasks.join_next().await {
         r.unwrap();
     }
+    writing.store(false, Ordering::Release);
     assert!(reads.await.unwrap() > 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,10 +1,13 @@
 //! A fault-injecting loopback TCP proxy: forwards connections to a target and can cut
-//! every live one at once, as a network failure would.
+//! every live one at once, as a network failure would, or stop reading the target's side
+//! (a client that stops reading its socket).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// A running proxy; dropping it stops accepting (live connections keep going until cut).
@@ -13,6 +16,7 @@ pub struct Proxy {
     addr: SocketAddr,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
+    frozen: watch::Sender<bool>,
 }
 
 impl Proxy {
@@ -25,15 +29,42 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let live = connections.clone();
+        let (frozen, frozen_rx) = watch::channel(false);
         let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
+                let frozen = frozen_rx.clone();
                 let task = tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(target).await else {
+                    let Ok(server) = TcpStream::connect(target).await else {
                         return;
                     };
                     let _ = client.set_nodelay(true);
                     let _ = server.set_nodelay(true);
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    let (mut client_rd, mut client_wr) = client.into_split();
+                    let (mut server_rd, mut server_wr) = server.into_split();
+                    let up = tokio::io::copy(&mut client_rd, &mut server_wr);
+                    let down = async {
+                        let mut frozen = frozen;
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            // While frozen the target's bytes stay unread: its socket
+                            // buffers fill and its writes stall.
+                            if frozen.wait_for(|f| !*f).await.is_err() {
+                                return;
+                            }
+                            match server_rd.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => {
+                                    if client_wr.write_all(&buf[..n]).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        _ = up => {}
+                        () = down => {}
+                    }
                 });
                 live.lock().unwrap().push(task);
             }
@@ -42,7 +73,14 @@ impl Proxy {
             addr,
             connections,
             accept,
+            frozen,
         }
+    }
+
+    /// Stops (`true`) or resumes (`false`) reading what the target sends on every
+    /// connection, as a client that stops reading its socket.
+    pub fn freeze_downstream(&self, frozen: bool) {
+        self.frozen.send_replace(frozen);
     }
 
     /// The address clients connect to.

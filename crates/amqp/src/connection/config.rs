@@ -109,6 +109,11 @@ pub struct ConnectionConfig {
     /// Largest message (sum of transfer payloads) accepted by default on incoming links.
     /// Default 1 MiB.
     pub max_message_size: u64,
+    /// How long the peer has, from the start, to finish the protocol headers, SASL and
+    /// open; then the connection fails (a silent socket must not hold a server's slot
+    /// forever). Default 10 s for servers, none for clients (their callers bound the
+    /// connect).
+    pub handshake_timeout: Option<Duration>,
 }
 
 impl ConnectionConfig {
@@ -127,6 +132,7 @@ impl ConnectionConfig {
             allow_bare_amqp: true,
             session_window: 5000,
             max_message_size: 1024 * 1024,
+            handshake_timeout: None,
         }
     }
 
@@ -135,6 +141,7 @@ impl ConnectionConfig {
         Self {
             side: Side::Server,
             idle_timeout: Some(Duration::from_secs(240)),
+            handshake_timeout: Some(Duration::from_secs(10)),
             sasl_server_mechanisms: ["MSSBCBS", "ANONYMOUS", "PLAIN", "EXTERNAL"]
                 .map(Symbol::from)
                 .to_vec(),
@@ -157,6 +164,12 @@ impl ConnectionConfig {
     /// Sets the idle timeout we ask of the peer.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets the handshake timeout (`None`: wait for ever).
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.handshake_timeout = timeout;
         self
     }
 

@@ -28,6 +28,10 @@ pub enum ConnectionError {
     /// The peer did not send anything within our idle timeout.
     #[error("idle timeout expired")]
     IdleTimeout,
+    /// The peer did not finish the protocol headers, SASL and open within our handshake
+    /// timeout.
+    #[error("handshake not completed in time")]
+    HandshakeTimeout,
     /// A session or link id that does not exist (or no longer exists).
     #[error("unknown {0}")]
     Unknown(&'static str),

@@ -116,6 +116,8 @@ pub struct Connection {
     open_received: bool,
     close_sent: bool,
     now: Instant,
+    /// When the endpoint was made: the handshake timeout runs from here.
+    created: Instant,
     last_received: Instant,
     last_sent: Instant,
 }
@@ -140,6 +142,7 @@ impl Connection {
             open_received: false,
             close_sent: false,
             now,
+            created: now,
             last_received: now,
             last_sent: now,
             config,
@@ -204,18 +207,33 @@ impl Connection {
             .idle_timeout
             .filter(|_| self.open_received)
             .map(|t| self.last_received + t);
-        match (heartbeat, expiry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let handshake = self.handshake_deadline();
+        [heartbeat, expiry, handshake].into_iter().flatten().min()
+    }
+
+    /// Until the peer's open arrives: when the handshake must be done.
+    fn handshake_deadline(&self) -> Option<Instant> {
+        self.config
+            .handshake_timeout
+            .filter(|_| !self.open_received)
+            .map(|t| self.created + t)
     }
 
     /// Sends a heartbeat when one is due and fails the connection when the peer has been
-    /// silent for longer than our idle timeout.
+    /// silent for longer than our idle timeout, or has not finished the handshake within
+    /// the handshake timeout.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ConnectionError> {
         self.now = now;
         if self.phase == Phase::Closed {
             return Ok(());
+        }
+        if self.handshake_deadline().is_some_and(|d| now >= d) {
+            let err = AmqpError::new(
+                condition::CONNECTION_FORCED,
+                "the handshake (protocol header, SASL, open) was not completed in time",
+            );
+            self.fail(err);
+            return Err(ConnectionError::HandshakeTimeout);
         }
         if let Some(t) = self.config.idle_timeout.filter(|_| self.open_received) {
             if now >= self.last_received + t {

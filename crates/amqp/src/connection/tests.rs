@@ -354,6 +354,52 @@ fn heartbeat_and_idle_expiry() {
         .any(|e| matches!(e, Event::Closed { by_peer: true, .. })));
 }
 
+/// A server endpoint whose peer never finishes the handshake fails at the handshake
+/// timeout, with nothing written (no header was exchanged); one whose peer did finish is
+/// unaffected by it.
+#[test]
+fn handshake_timeout() {
+    let t0 = Instant::now();
+    let config = ConnectionConfig::server("s").handshake_timeout(Some(Duration::from_secs(10)));
+    let mut silent = Connection::new(config.clone(), t0);
+    assert_eq!(silent.poll_timeout(), Some(t0 + Duration::from_secs(10)));
+    assert!(silent.handle_timeout(t0 + Duration::from_secs(9)).is_ok());
+    assert!(!silent.is_closed());
+    assert!(matches!(
+        silent.handle_timeout(t0 + Duration::from_secs(10)),
+        Err(ConnectionError::HandshakeTimeout)
+    ));
+    assert!(silent.is_closed());
+    assert!(silent.transmit_buffer().is_empty());
+    assert!(
+        matches!(silent.poll_event(), Some(Event::Closed { error: Some(e), by_peer: false })
+        if e.condition.as_str() == condition::CONNECTION_FORCED)
+    );
+
+    // Half way: the protocol header came, the rest did not.
+    let mut slow = Connection::new(config.clone(), t0);
+    slow.read_buffer()
+        .extend_from_slice(b"AMQP\x03\x01\x00\x00");
+    slow.handle_input(t0).unwrap();
+    assert!(
+        !slow.transmit_buffer().is_empty(),
+        "the server answered the header"
+    );
+    slow.transmit_buffer().clear();
+    assert!(slow.handle_timeout(t0 + Duration::from_secs(10)).is_err());
+    assert!(slow.is_closed());
+
+    let mut p = Pair::new(ConnectionConfig::client("c"), config);
+    p.pump();
+    assert!(p.server.is_open());
+    p.advance(Duration::from_secs(30));
+    p.pump();
+    assert!(
+        p.server.is_open(),
+        "an open connection has no handshake deadline"
+    );
+}
+
 /// A detach with an error reaches the other side with the condition intact.
 #[test]
 fn detach_with_error() {
