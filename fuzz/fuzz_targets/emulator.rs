@@ -6,18 +6,14 @@
 
 #[path = "handshake.rs"]
 mod handshake;
+#[path = "emulator_input.rs"]
+mod emulator_input;
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use eventhubs_emulator::config::Retention;
 use eventhubs_emulator::namespace::Namespace;
-use eventhubs_emulator::{Config, Service};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use eventhubs_emulator::Service;
 use tokio::runtime::Runtime;
-
-use handshake::handshake;
-
 
 fn setup() -> &'static (Runtime, Service) {
     static SETUP: OnceLock<(Runtime, Service)> = OnceLock::new();
@@ -29,36 +25,14 @@ fn setup() -> &'static (Runtime, Service) {
             .start_paused(true)
             .build()
             .unwrap();
-        let mut config = Config::default();
-        config.retention = Retention { max_events: 64, max_bytes: 1 << 20, ..Retention::default() };
-        let service = Service::new(Arc::new(Namespace::new(config)));
+        let service = Service::new(Arc::new(Namespace::new(emulator_input::config())));
         (rt, service)
     })
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let (rt, service) = setup();
-    let mut input = handshake();
+    let mut input = handshake::handshake().to_vec();
     input.extend_from_slice(data);
-    rt.block_on(async {
-        let (client, server) = tokio::io::duplex(1 << 20);
-        let service = service.clone();
-        let task = tokio::spawn(async move { service.serve_connection(server).await });
-        let (mut rd, mut wr) = tokio::io::split(client);
-        let write = async {
-            let _ = wr.write_all(&input).await;
-            let _ = wr.shutdown().await;
-        };
-        let read = async {
-            let mut buf = vec![0u8; 65536];
-            while let Ok(n) = rd.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-            }
-        };
-        let finished = tokio::time::timeout(Duration::from_secs(600), async { tokio::join!(write, read) }).await;
-        assert!(finished.is_ok(), "the connection neither closed nor went idle");
-        let _ = tokio::time::timeout(Duration::from_secs(600), task).await;
-    });
+    rt.block_on(emulator_input::converse(service, input));
 });

@@ -2,9 +2,8 @@
 //! for it) must not make `eh emulator` hold what it cannot send: its resident memory stays
 //! within retention plus bounded per-connection buffers.
 
+mod chaos;
 mod common;
-
-use std::time::{Duration, Instant};
 
 use eventhubs::{ClientOptions, CreateBatchOptions, EventData, ProducerClient};
 use eventhubs_amqp::connection::ConnectionConfig;
@@ -13,41 +12,13 @@ use eventhubs_protocol::selector::StartPosition as Selector;
 use eventhubs_test_support::client::{consumer, put_token};
 use eventhubs_test_support::proxy::Proxy;
 
+use chaos::settled_rss;
 use common::start_eh;
 
 const NO_ARGS: [&str; 0] = [];
 /// 100,000 events of 1 KiB: 100 MiB retained.
 const EVENTS: usize = 100_000;
 const SIZE: usize = 1024;
-
-/// The resident memory of process `pid` in bytes.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS in /proc/PID/status");
-    kb * 1024
-}
-
-/// Waits until `pid`'s memory has not changed by more than 1 MiB for a second (at most
-/// 30 s); returns it.
-fn settled_rss(pid: u32) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let (mut last, mut since) = (rss(pid), Instant::now());
-    while Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        let now = rss(pid);
-        if now.abs_diff(last) > 1 << 20 {
-            (last, since) = (now, Instant::now());
-        } else if since.elapsed() >= Duration::from_secs(1) {
-            return now;
-        }
-    }
-    last
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_consumer_does_not_grow_the_emulator() {
@@ -72,7 +43,7 @@ async fn a_stalled_consumer_does_not_grow_the_emulator() {
         producer.send_batch(batch).await.unwrap();
     }
     producer.close().await;
-    let retained = settled_rss(pid);
+    let retained = settled_rss(pid).await;
 
     // Two consumers through a proxy that then stops reading for them: each has granted
     // credit for every event there is, on a session whose window never closes (as some
@@ -94,7 +65,7 @@ async fn a_stalled_consumer_does_not_grow_the_emulator() {
         receivers.push((conn, session, receiver));
     }
     proxy.freeze_downstream(true);
-    let stalled = settled_rss(pid);
+    let stalled = settled_rss(pid).await;
     let grown = stalled.saturating_sub(retained);
     eprintln!(
         "retained {} MiB; with two stalled consumers {} MiB (+{} MiB)",

@@ -50,6 +50,8 @@ struct ReplyLink {
 struct ConnState {
     grants: Arc<Grants>,
     replies: Mutex<Vec<ReplyLink>>,
+    /// `$management` requests so far (for the delay fault).
+    management_requests: std::sync::atomic::AtomicU64,
 }
 
 impl ConnState {
@@ -270,12 +272,15 @@ async fn serve_requests(
                 continue;
             }
         };
+        let mut delay = None;
         let response = match node {
             Node::Cbs => requests::put_token(&ns, &state.grants, &request),
             Node::Management => {
-                if let Some(delay) = ns.config.faults.delay_management {
-                    tokio::time::sleep(delay).await;
-                }
+                let n = state
+                    .management_requests
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                delay = ns.config.faults.management_delay(n);
                 requests::management(&ns, &request)
             }
         };
@@ -286,7 +291,14 @@ async fn serve_requests(
         match state.reply_link(reply_to, session, node) {
             Some(tx) => {
                 let bytes = eventhubs_amqp::codec::Encode::to_bytes(&response);
-                let _ = tx.send_settled(bytes, 0).await;
+                match delay {
+                    None => drop(tx.send_settled(bytes, 0).await),
+                    // The delay fault: this reply comes late, the requests after it do not.
+                    Some(delay) => drop(tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let _ = tx.send_settled(bytes, 0).await;
+                    })),
+                }
             }
             None => tracing::info!(
                 ?node,

@@ -19,9 +19,9 @@ pub struct Faults {
     /// Producer and consumer links are detached with `amqp:link:detach-forced` once they
     /// have been attached this long, as the service does when it moves a partition.
     pub detach_links_after: Option<Duration>,
-    /// `$management` replies wait this long first (longer than a client's operation
-    /// timeout: the request times out and is retried).
-    pub delay_management: Option<Duration>,
+    /// Every this many `$management` requests on a connection, one reply waits this long first
+    /// (longer than a client's operation timeout: that request times out and is retried).
+    pub delay_management: Option<(u32, Duration)>,
 }
 
 impl Faults {
@@ -43,10 +43,17 @@ impl Faults {
         self
     }
 
-    /// Delays every `$management` reply by `by`.
-    pub fn delay_management(mut self, by: Duration) -> Self {
-        self.delay_management = Some(by);
+    /// Delays one `$management` reply in `every` (per connection) by `by`.
+    pub fn delay_management(mut self, every: u32, by: Duration) -> Self {
+        self.delay_management = Some((every.max(1), by));
         self
+    }
+
+    /// How long the `n`th (from 1) `$management` reply of a connection waits first.
+    pub(crate) fn management_delay(&self, n: u64) -> Option<Duration> {
+        self.delay_management
+            .filter(|(every, _)| n.is_multiple_of(u64::from(*every)))
+            .map(|(_, by)| by)
     }
 
     /// Whether the `n`th event (from 1) of a producer link is to be rejected.

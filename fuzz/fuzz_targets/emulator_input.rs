@@ -1,0 +1,52 @@
+//! What the `emulator` fuzz target does with one input, shared with the test that replays
+//! the committed corpus on every test run (`crates/emulator/tests/fuzz_corpus.rs`).
+
+use std::time::Duration;
+
+use eventhubs_emulator::config::Retention;
+use eventhubs_emulator::Config;
+use eventhubs_emulator::Service;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The namespace every input shares: tight retention, as a long-running emulator under
+/// arbitrary input must stay small.
+pub fn config() -> Config {
+    let mut config = Config::default();
+    config.retention = Retention {
+        max_events: 64,
+        max_bytes: 1 << 20,
+        ..Retention::default()
+    };
+    config
+}
+
+/// Writes `input` (a handshake, then the fuzzed bytes) to an emulator connection over an
+/// in-memory pipe and reads until it closes. Run on a paused clock, the bounds cost no wall
+/// time; the connection must close or go idle, never hang.
+pub async fn converse(service: &Service, input: Vec<u8>) {
+    let (client, server) = tokio::io::duplex(1 << 20);
+    let service = service.clone();
+    let task = tokio::spawn(async move { service.serve_connection(server).await });
+    let (mut rd, mut wr) = tokio::io::split(client);
+    let write = async {
+        let _ = wr.write_all(&input).await;
+        let _ = wr.shutdown().await;
+    };
+    let read = async {
+        let mut buf = vec![0u8; 65536];
+        while let Ok(n) = rd.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let finished = tokio::time::timeout(Duration::from_secs(600), async {
+        tokio::join!(write, read)
+    })
+    .await;
+    assert!(
+        finished.is_ok(),
+        "the connection neither closed nor went idle"
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(600), task).await;
+}
