@@ -14,6 +14,11 @@ use std::time::Duration;
 use chaos::{Figures, Scenario};
 
 fn main() {
+    // Under `cargo test --all-targets` the runner only has to build (tests/soak.rs runs the
+    // short versions).
+    if !eventhubs_test_support::bench::invoked_by_cargo_bench() {
+        return;
+    }
     let mut seconds = 60;
     let mut scenarios = Vec::new();
     let mut scale = false;

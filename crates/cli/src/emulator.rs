@@ -38,6 +38,11 @@ pub(crate) struct Args {
     /// (survives power loss); `never` only writes them (survives a crash of the emulator).
     #[arg(long, value_enum, default_value = "always", requires = "data_dir")]
     sync: Sync,
+    /// With --data-dir: event bodies kept in memory at most, in bytes, shared by the
+    /// partitions (default 268435456, 256 MiB); older ones are read back from the segment
+    /// files, so retention can exceed memory.
+    #[arg(long, value_name = "BYTES", requires = "data_dir")]
+    cache_bytes: Option<u64>,
     /// Also serve AMQP over TLS (AMQPS) with this PEM certificate chain.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -76,6 +81,9 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
             Sync::Always => SyncPolicy::Always,
             Sync::Never => SyncPolicy::Never,
         };
+        if let Some(bytes) = args.cache_bytes {
+            durable.cache_bytes = Some(bytes);
+        }
         config.storage = Storage::Durable(durable);
     }
     let listener = TcpListener::bind((args.host.as_str(), args.port))

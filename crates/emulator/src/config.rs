@@ -80,6 +80,10 @@ pub struct DurableStorage {
     /// A partition starts a new segment file once its current one reaches this size
     /// (default 64 MiB); whole segments are deleted as retention passes them.
     pub segment_bytes: u64,
+    /// Event bodies kept in memory at most, shared evenly by the partitions (default
+    /// 256 MiB; `None`: every retained body). Older bodies are read back from the segment
+    /// files when a receiver asks for them, so retention can exceed memory.
+    pub cache_bytes: Option<u64>,
 }
 
 impl DurableStorage {
@@ -89,6 +93,7 @@ impl DurableStorage {
             dir: dir.into(),
             sync: SyncPolicy::Always,
             segment_bytes: 64 * 1024 * 1024,
+            cache_bytes: Some(256 * 1024 * 1024),
         }
     }
 }
@@ -200,7 +205,8 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
 }
 
 /// The options of the `UserConfig.Emulator` block (ours; Microsoft's emulator has none).
-const EMULATOR_OPTIONS: [&str; 12] = [
+const EMULATOR_OPTIONS: [&str; 13] = [
+    "CacheBytes",
     "MaxMessageSizeBytes",
     "MaxFrameSizeBytes",
     "MaxConnections",
@@ -447,6 +453,9 @@ fn apply_options(config: &mut Config, o: &Json, path: &str) -> Result<(), Config
             }
             d.segment_bytes = v;
         }
+        if let Some(v) = num("CacheBytes")? {
+            d.cache_bytes = Some(v);
+        }
         if let Some(sync) = o.get("Sync") {
             d.sync = match sync.as_str() {
                 Some("Always") => SyncPolicy::Always,
@@ -459,10 +468,13 @@ fn apply_options(config: &mut Config, o: &Json, path: &str) -> Result<(), Config
                 }
             };
         }
-    } else if o.get("Sync").is_some() || o.get("SegmentBytes").is_some() {
+    } else if ["Sync", "SegmentBytes", "CacheBytes"]
+        .iter()
+        .any(|k| o.get(*k).is_some())
+    {
         return Err(err(
             format!("{path}.DataDir"),
-            "Sync and SegmentBytes need a DataDir",
+            "Sync, SegmentBytes and CacheBytes need a DataDir",
         ));
     }
     if let Some(jwt) = o.get("Jwt") {
@@ -638,7 +650,7 @@ mod tests {
             r#","LoggingConfig":{"Type":"Console"},"Emulator":{"MaxMessageSizeBytes":262144,
             "MaxFrameSizeBytes":65536,"MaxConnections":10,"HandshakeTimeoutSeconds":3,"RetentionSeconds":60,
             "RetentionMaxEvents":100,"RetentionMaxBytes":1000,"DataDir":"/tmp/x",
-            "SegmentBytes":4096,"Sync":"Never","Jwt":"Reject","Keys":[{"Name":"a","Key":"k"}]}"#,
+            "SegmentBytes":4096,"CacheBytes":1000000,"Sync":"Never","Jwt":"Reject","Keys":[{"Name":"a","Key":"k"}]}"#,
             "",
             r#"{"Name":"eh1","PartitionCount":"1","ConsumerGroups":[{"Name":"cg"}]}"#,
         )

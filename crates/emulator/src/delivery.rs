@@ -62,7 +62,21 @@ pub(crate) async fn serve(ns: Arc<Namespace>, c: Consumer) {
             },
         };
         tail.borrow_and_update();
-        let events = p.lock().read(next, credit as usize);
+        let pending = p.lock().read(next, credit as usize);
+        // Bodies no longer cached come from their segment files, outside the lock.
+        let events = match crate::log::load(pending) {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read events back from the durable store");
+                let _ = sender
+                    .close(Some(AmqpError::new(
+                        eventhubs_amqp::definitions::condition::INTERNAL_ERROR,
+                        "the emulator could not read these events back from its data directory",
+                    )))
+                    .await;
+                return;
+            }
+        };
         if events.is_empty() {
             tokio::select! {
                 err = &mut stolen => return disconnect(&sender, err.ok()).await,

@@ -10,7 +10,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 use tokio::sync::watch;
@@ -151,7 +151,14 @@ impl PartitionFiles {
         })
     }
 
-    fn append(&mut self, records: &[u8], first: (i64, i64), roll_at: u64) -> io::Result<bool> {
+    /// Appends `records` (rolling to a new segment first when the active one is full);
+    /// returns whether it rolled, the segment written and where the records start in it.
+    fn append(
+        &mut self,
+        records: &[u8],
+        first: (i64, i64),
+        roll_at: u64,
+    ) -> io::Result<(bool, Arc<Path>, u64)> {
         let mut rolled = false;
         let active_len = self.segments.last().map_or(0, |s| s.len);
         if active_len >= roll_at && active_len > SEGMENT_HEADER_LEN {
@@ -161,10 +168,13 @@ impl PartitionFiles {
             rolled = true;
         }
         self.active.write_all(records)?;
-        if let Some(s) = self.segments.last_mut() {
-            s.len += records.len() as u64;
-        }
-        Ok(rolled)
+        let segment = self
+            .segments
+            .last_mut()
+            .ok_or_else(|| io::Error::other("a partition without a segment"))?;
+        let at = segment.len;
+        segment.len += records.len() as u64;
+        Ok((rolled, Arc::from(segment.path.as_path()), at))
     }
 
     /// Deletes whole segments every event of which is below `first_retained`.
@@ -178,10 +188,7 @@ impl PartitionFiles {
     }
 }
 
-fn create_segment(
-    dir: &std::path::Path,
-    (base, offset): (i64, i64),
-) -> io::Result<(File, Segment)> {
+fn create_segment(dir: &Path, (base, offset): (i64, i64)) -> io::Result<(File, Segment)> {
     let path = segment_path(dir, base);
     let mut file = OpenOptions::new()
         .create(true)
@@ -277,11 +284,11 @@ impl Writer {
         let mut spare: Vec<Vec<u8>> = Vec::new();
         while let Some((generation, batches)) = self.take(&mut spare) {
             match self.write(&batches) {
-                Ok(()) => {
+                Ok(written) => {
                     // Visible before acknowledged: a producer that reads right after its
                     // send is accepted must find the event.
                     if let Some(ns) = ns.upgrade() {
-                        self.publish(&ns, &batches);
+                        self.publish(&ns, &batches, &written);
                     }
                     self.journal.commits.send_replace(Commit {
                         generation,
@@ -338,10 +345,15 @@ impl Writer {
         Some((generation, batches))
     }
 
-    fn write(&mut self, batches: &[Batch]) -> io::Result<()> {
+    /// Writes every batch; returns where each one's records went.
+    fn write(&mut self, batches: &[Batch]) -> io::Result<Vec<(Arc<Path>, u64)>> {
         let mut new_files = false;
+        let mut written = Vec::with_capacity(batches.len());
         for b in batches {
-            new_files |= self.files[b.slot].append(&b.records, b.first, self.segment_bytes)?;
+            let (rolled, file, at) =
+                self.files[b.slot].append(&b.records, b.first, self.segment_bytes)?;
+            new_files |= rolled;
+            written.push((file, at));
         }
         if self.sync == SyncPolicy::Always {
             for b in batches {
@@ -354,16 +366,17 @@ impl Writer {
                 }
             }
         }
-        Ok(())
+        Ok(written)
     }
 
-    fn publish(&mut self, ns: &Namespace, batches: &[Batch]) {
-        for b in batches {
+    fn publish(&mut self, ns: &Namespace, batches: &[Batch], written: &[(Arc<Path>, u64)]) {
+        for (b, (file, at)) in batches.iter().zip(written) {
             let Some(p) = ns.partition_by_slot(b.slot) else {
                 continue;
             };
             let (visible, first_retained) = {
                 let mut log = p.lock();
+                log.written(b.first, b.next_sequence, file, *at);
                 (log.publish(b.next_sequence), log.first_sequence())
             };
             p.tail.send_replace(visible);

@@ -1,11 +1,17 @@
-//! The in-memory partition log: stamped events in sequence order, retention, and position
-//! lookup for receivers.
+//! The partition log: stamped events in sequence order, retention, and position lookup for
+//! receivers.
 //!
 //! Appended events stay invisible to receivers and to `$management` until they are
 //! published: at once in memory mode, after the journal has written (and synced) them in
 //! durable mode, so nothing a crash could lose is ever served.
+//!
+//! In durable mode the log is an index over the segment files plus a cache of the newest
+//! bodies within a byte budget: older bodies are dropped from memory once written, and read
+//! back from their segment (through the page cache) when a receiver asks for them.
 
 use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use eventhubs_protocol::selector::StartPosition;
@@ -41,16 +47,44 @@ pub struct PartitionInfo {
     pub is_empty: bool,
 }
 
+/// Where an event's record starts in a segment file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OnDisk {
+    pub file: Arc<Path>,
+    pub record_at: u64,
+    /// The body's length.
+    pub len: u64,
+}
+
+/// One retained event: its position, its body's length, its body while cached, and where
+/// its record is once written.
+#[derive(Debug)]
+struct Entry {
+    event: StoredEvent,
+    len: u64,
+    disk: Option<OnDisk>,
+}
+
+/// An event read for delivery: whole, or (its body not cached) still to be loaded from
+/// disk with [`load`].
+pub(crate) type Pending = (StoredEvent, Option<OnDisk>);
+
 /// The events of one partition.
 #[derive(Debug, Default)]
 pub(crate) struct PartitionLog {
-    events: VecDeque<StoredEvent>,
+    events: VecDeque<Entry>,
     next_sequence: i64,
     next_offset: i64,
     bytes: u64,
     /// Events below this sequence number are visible.
     visible: i64,
     last: Option<(i64, i64, i64)>,
+    /// Bodies held in memory at most (durable mode; `None`: every body).
+    cache_budget: Option<u64>,
+    /// Bytes of the bodies held.
+    cached: u64,
+    /// Bodies of events below this sequence number are on disk only.
+    cold_below: i64,
 }
 
 impl PartitionLog {
@@ -65,7 +99,7 @@ impl PartitionLog {
         self.append_all(now_ms, &[()], |_, seq, offset, time| {
             (stamp.take().expect("called once"))(seq, offset, time)
         })?;
-        Ok(self.events.back().expect("just pushed"))
+        Ok(&self.events.back().expect("just pushed").event)
     }
 
     /// Appends all `items` or none: `stamp(item, sequence, offset, enqueued_ms)` returns each
@@ -88,43 +122,143 @@ impl PartitionLog {
                 }
             };
             let len = bytes.len();
-            self.events.push_back(StoredEvent {
-                sequence_number: seq,
-                offset,
-                enqueued_ms: now_ms,
-                bytes,
+            self.events.push_back(Entry {
+                event: StoredEvent {
+                    sequence_number: seq,
+                    offset,
+                    enqueued_ms: now_ms,
+                    bytes,
+                },
+                len: len as u64,
+                disk: None,
             });
             seq += 1;
             offset += len as i64;
             added += len as u64;
         }
         self.bytes += added;
+        self.cached += added;
         (self.next_sequence, self.next_offset) = (seq, offset);
         Ok(())
     }
 
     /// The `n` most recently appended events (fewer if retention dropped some).
     pub(crate) fn newest(&self, n: usize) -> impl Iterator<Item = &StoredEvent> {
-        self.events.iter().skip(self.events.len().saturating_sub(n))
+        self.events
+            .iter()
+            .skip(self.events.len().saturating_sub(n))
+            .map(|e| &e.event)
     }
 
-    /// A log holding recovered `events` (in sequence order, all visible), continuing at
-    /// `next_sequence` / `next_offset`.
+    /// A log holding recovered `events` (in sequence order, all visible, each with where
+    /// its record is), continuing at `next_sequence` / `next_offset`, caching the newest
+    /// bodies within `cache_budget` bytes (`None`: all).
     pub(crate) fn recovered(
-        events: Vec<StoredEvent>,
+        events: Vec<(StoredEvent, Option<OnDisk>)>,
         next_sequence: i64,
         next_offset: i64,
+        cache_budget: Option<u64>,
     ) -> Self {
         let last = events
             .last()
-            .map(|e| (e.sequence_number, e.offset, e.enqueued_ms));
-        Self {
-            bytes: events.iter().map(|e| e.bytes.len() as u64).sum(),
-            events: events.into(),
+            .map(|(e, _)| (e.sequence_number, e.offset, e.enqueued_ms));
+        // Recovery may have dropped the oldest bodies already: their length is the record's.
+        let entries: VecDeque<Entry> = events
+            .into_iter()
+            .map(|(event, disk)| Entry {
+                len: disk.as_ref().map_or(event.bytes.len() as u64, |d| d.len),
+                event,
+                disk,
+            })
+            .collect();
+        let bytes = entries.iter().map(|e| e.len).sum();
+        let cold = entries
+            .iter()
+            .take_while(|e| e.event.bytes.is_empty() && e.len > 0)
+            .count();
+        let mut log = Self {
+            bytes,
+            cached: entries
+                .iter()
+                .skip(cold)
+                .map(|e| e.event.bytes.len() as u64)
+                .sum(),
+            cold_below: entries
+                .get(cold)
+                .map_or(next_sequence, |e| e.event.sequence_number),
+            events: entries,
             next_sequence,
             next_offset,
             visible: next_sequence,
             last,
+            cache_budget,
+        };
+        if cache_budget.is_some() {
+            log.evict();
+            // The bodies kept are slices of whole segment files read at recovery: copied,
+            // so the files' buffers are freed.
+            for e in log.events.iter_mut().filter(|e| !e.event.bytes.is_empty()) {
+                e.event.bytes = Bytes::copy_from_slice(&e.event.bytes);
+            }
+        }
+        log
+    }
+
+    /// Records where a written batch went: its events from `first` (sequence number,
+    /// offset) up to sequence `upto` (not included) are records back to back in `file` from
+    /// `record_at`. Then drops bodies beyond the cache budget.
+    pub(crate) fn written(
+        &mut self,
+        (first, first_offset): (i64, i64),
+        upto: i64,
+        file: &Arc<Path>,
+        record_at: u64,
+    ) {
+        // Each record before an event is its fixed fields plus its body, and bodies are what
+        // offsets count: the position follows from the sequence number and offset alone
+        // (so events retention already dropped need not be here).
+        let front = self.first_sequence();
+        let start = usize::try_from(first.max(front) - front).unwrap_or(usize::MAX);
+        for e in self.events.iter_mut().skip(start) {
+            let ev = &e.event;
+            if ev.sequence_number >= upto {
+                break;
+            }
+            let before = (ev.sequence_number - first) as u64 * crate::segment::record_len(0)
+                + (ev.offset - first_offset) as u64;
+            e.disk = Some(OnDisk {
+                file: file.clone(),
+                record_at: record_at + before,
+                len: e.len,
+            });
+        }
+        self.evict();
+    }
+
+    /// Bytes of the bodies held in memory.
+    pub(crate) fn cached_bytes(&self) -> u64 {
+        self.cached
+    }
+
+    /// Drops the oldest written bodies while the cache is over its budget.
+    fn evict(&mut self) {
+        let Some(budget) = self.cache_budget else {
+            return;
+        };
+        let first = self.first_sequence();
+        while self.cached > budget {
+            let Some(e) = usize::try_from(self.cold_below - first)
+                .ok()
+                .and_then(|i| self.events.get_mut(i))
+            else {
+                break;
+            };
+            if e.disk.is_none() {
+                break;
+            }
+            e.event.bytes = Bytes::new();
+            self.cached -= e.len;
+            self.cold_below += 1;
         }
     }
 
@@ -148,6 +282,7 @@ impl PartitionLog {
                 .ok()
                 .and_then(|i| self.events.get(i))
             {
+                let e = &e.event;
                 self.last = Some((e.sequence_number, e.offset, e.enqueued_ms));
             }
         }
@@ -163,7 +298,7 @@ impl PartitionLog {
     pub(crate) fn first_sequence(&self) -> i64 {
         self.events
             .front()
-            .map_or(self.next_sequence, |e| e.sequence_number)
+            .map_or(self.next_sequence, |e| e.event.sequence_number)
     }
 
     /// Drops events beyond the retention limits.
@@ -172,23 +307,27 @@ impl PartitionLog {
         while let Some(front) = self.events.front() {
             let over = self.events.len() > retention.max_events
                 || self.bytes > retention.max_bytes
-                || front.enqueued_ms < min_time;
+                || front.event.enqueued_ms < min_time;
             if !over {
                 break;
             }
-            self.bytes -= front.bytes.len() as u64;
+            self.bytes -= front.len;
+            if front.event.sequence_number >= self.cold_below {
+                self.cached -= front.len;
+            }
             self.events.pop_front();
         }
+        self.cold_below = self.cold_below.max(self.first_sequence());
     }
 
     /// The sequence number a receiver with this start position reads first.
     pub(crate) fn resolve(&self, position: &StartPosition) -> i64 {
         let first = self.first_sequence();
         let find = |pred: &dyn Fn(&StoredEvent) -> bool| {
-            let idx = self.events.partition_point(|e| !pred(e));
+            let idx = self.events.partition_point(|e| !pred(&e.event));
             self.events
                 .get(idx)
-                .map_or(self.next_sequence, |e| e.sequence_number)
+                .map_or(self.next_sequence, |e| e.event.sequence_number)
                 .min(self.visible)
         };
         match *position {
@@ -229,8 +368,10 @@ impl PartitionLog {
         }
     }
 
-    /// Up to `max` visible events starting at sequence `from` (clamped to what is retained).
-    pub(crate) fn read(&self, from: i64, max: usize) -> Vec<StoredEvent> {
+    /// Up to `max` visible events starting at sequence `from` (clamped to what is
+    /// retained); those whose bodies are on disk only come with where to [`load`] them from.
+    /// Cheap: no I/O (call it under the partition's lock, then `load` outside it).
+    pub(crate) fn read(&self, from: i64, max: usize) -> Vec<Pending> {
         let first = self.first_sequence();
         let from = from.max(first);
         let available = usize::try_from(self.visible - from).unwrap_or(0);
@@ -239,7 +380,10 @@ impl PartitionLog {
             .iter()
             .skip(start)
             .take(max.min(available))
-            .cloned()
+            .map(|e| {
+                let cold = e.event.sequence_number < self.cold_below;
+                (e.event.clone(), e.disk.clone().filter(|_| cold))
+            })
             .collect()
     }
 
@@ -252,7 +396,7 @@ impl PartitionLog {
         let first_visible = self
             .events
             .front()
-            .map(|e| e.sequence_number)
+            .map(|e| e.event.sequence_number)
             .filter(|&s| s < self.visible);
         PartitionInfo {
             begin_sequence_number: first_visible.unwrap_or(last_sequence_number),
@@ -262,6 +406,36 @@ impl PartitionLog {
             is_empty: first_visible.is_none(),
         }
     }
+}
+
+/// The events `read` returned, with the bodies that were on disk read from their segment
+/// files (runs of neighbouring records in one read each).
+pub(crate) fn load(pending: Vec<Pending>) -> std::io::Result<Vec<StoredEvent>> {
+    if pending.iter().all(|(_, disk)| disk.is_none()) {
+        return Ok(pending.into_iter().map(|(e, _)| e).collect());
+    }
+    let mut out = Vec::with_capacity(pending.len());
+    let mut run: Vec<(StoredEvent, OnDisk)> = Vec::new();
+    for (event, disk) in pending {
+        match disk {
+            Some(d) => {
+                let follows = run.last().is_some_and(|(_, at)| {
+                    Arc::ptr_eq(&at.file, &d.file)
+                        && at.record_at + crate::segment::record_len(at.len) == d.record_at
+                });
+                if !follows {
+                    out.extend(crate::segment::read_run(std::mem::take(&mut run))?);
+                }
+                run.push((event, d));
+            }
+            None => {
+                out.extend(crate::segment::read_run(std::mem::take(&mut run))?);
+                out.push(event);
+            }
+        }
+    }
+    out.extend(crate::segment::read_run(run)?);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -337,7 +511,7 @@ mod tests {
         assert_eq!(
             log.read(3, 10)
                 .iter()
-                .map(|e| e.sequence_number)
+                .map(|(e, _)| e.sequence_number)
                 .collect::<Vec<_>>(),
             vec![3, 4]
         );

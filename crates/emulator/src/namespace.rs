@@ -54,10 +54,21 @@ impl Partition {
         self.lock().info()
     }
 
+    /// Bytes of event bodies held in memory (in durable mode, within the partition's share
+    /// of the cache once written).
+    pub fn cached_bytes(&self) -> u64 {
+        self.lock().cached_bytes()
+    }
+
     /// Up to `max` retained events visible to readers, from sequence number `from` on
-    /// (copies of the handles: the event bytes are shared, not copied).
-    pub fn events(&self, from: i64, max: usize) -> Vec<StoredEvent> {
-        self.lock().read(from, max)
+    /// (copies of the handles: cached event bytes are shared, not copied; the others are
+    /// read from their segment files).
+    ///
+    /// # Errors
+    /// When a segment file cannot be read.
+    pub fn events(&self, from: i64, max: usize) -> std::io::Result<Vec<StoredEvent>> {
+        let pending = self.lock().read(from, max);
+        crate::log::load(pending)
     }
 
     /// Events stored in this partition since the emulator started.
@@ -163,10 +174,14 @@ impl Namespace {
         let lock = DirLock::acquire(&durable.dir)?;
         let now = crate::clock::now_ms();
         let (mut logs, mut files) = (Vec::new(), Vec::new());
+        // The cache is shared out evenly: each partition keeps its newest bodies within
+        // its share.
+        let partitions: u64 = config.hubs.iter().map(|h| h.partition_count as u64).sum();
+        let budget = durable.cache_bytes.map(|b| b / partitions.max(1));
         for hub in &config.hubs {
             for partition in 0..hub.partition_count {
                 let dir = partition_dir(&durable.dir, &hub.name, partition);
-                let (log, file) = recover_partition(dir, &config, now)?;
+                let (log, file) = recover_partition(dir, &config, now, budget)?;
                 logs.push(log);
                 files.push(file);
             }
@@ -240,17 +255,23 @@ fn recover_partition(
     dir: PathBuf,
     config: &Config,
     now_ms: i64,
+    cache_budget: Option<u64>,
 ) -> std::io::Result<(PartitionLog, PartitionFiles)> {
     let context = |e: std::io::Error| {
         std::io::Error::new(e.kind(), format!("durable store {}: {e}", dir.display()))
     };
-    let r = segment::recover(&dir).map_err(context)?;
+    let r = segment::recover(&dir, cache_budget).map_err(context)?;
     if r.truncated_bytes > 0 {
         tracing::warn!(dir = %dir.display(), bytes = r.truncated_bytes, "recovered after a crash: cut a torn tail");
     }
     let next = (r.next_sequence, r.next_offset);
     tracing::debug!(dir = %dir.display(), events = r.events.len(), next_sequence = next.0, "partition recovered");
-    let mut log = PartitionLog::recovered(r.events, next.0, next.1);
+    let located = r
+        .events
+        .into_iter()
+        .zip(r.locations.into_iter().map(Some))
+        .collect();
+    let mut log = PartitionLog::recovered(located, next.0, next.1, cache_budget);
     log.trim(&config.retention, now_ms);
     let mut files = PartitionFiles::open(dir.clone(), r.segments, next).map_err(context)?;
     files.drop_segments_below(log.first_sequence());

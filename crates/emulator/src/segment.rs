@@ -15,11 +15,13 @@
 
 use std::fs;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::log::StoredEvent;
+use crate::log::{OnDisk, StoredEvent};
 
 /// First bytes of every segment file (format version 1).
 const MAGIC: &[u8; 8] = b"EHSEG\0\0\x01";
@@ -62,6 +64,44 @@ pub(crate) fn encode_record(out: &mut Vec<u8>, event: &StoredEvent) {
     out[crc_at..body_at].copy_from_slice(&crc.to_le_bytes());
 }
 
+/// The length of the record of a `body_len`-byte message.
+pub(crate) fn record_len(body_len: u64) -> u64 {
+    (RECORD_PREFIX + RECORD_FIELDS) as u64 + body_len
+}
+
+/// Reads the bodies of `run` — records back to back in one segment file — in one read,
+/// checking each record's length, checksum and sequence number.
+pub(crate) fn read_run(run: Vec<(StoredEvent, OnDisk)>) -> io::Result<Vec<StoredEvent>> {
+    let (Some((_, first)), Some((_, last))) = (run.first(), run.last()) else {
+        return Ok(Vec::new());
+    };
+    let start = first.record_at;
+    let end = last.record_at + record_len(last.len);
+    let mut buf = vec![0u8; usize::try_from(end - start).map_err(io::Error::other)?];
+    fs::File::open(&first.file)?.read_exact_at(&mut buf, start)?;
+    let data = Bytes::from(buf);
+    run.into_iter()
+        .map(|(mut event, at)| {
+            let pos = usize::try_from(at.record_at - start).map_err(io::Error::other)?;
+            let read = read_record(&data, pos, event.sequence_number, event.offset)
+                .filter(|r| r.bytes.len() as u64 == at.len)
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "{}: the record of event {} at {} does not check out",
+                            at.file.display(),
+                            event.sequence_number,
+                            at.record_at
+                        ),
+                    )
+                })?;
+            event.bytes = read.bytes;
+            Ok(event)
+        })
+        .collect()
+}
+
 /// One segment file that survived recovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Segment {
@@ -78,6 +118,11 @@ pub(crate) struct Segment {
 pub(crate) struct Recovered {
     /// Every whole event, in sequence order.
     pub events: Vec<StoredEvent>,
+    /// Where each of `events` is on disk.
+    pub locations: Vec<OnDisk>,
+    /// Bytes of the bodies still held, and how many of the oldest were dropped.
+    kept_bytes: u64,
+    dropped: usize,
     /// Surviving segments, oldest first (the last one is appended to).
     pub segments: Vec<Segment>,
     /// Sequence number and offset the next event gets.
@@ -89,7 +134,10 @@ pub(crate) struct Recovered {
 }
 
 /// Reads a partition directory (created if missing), truncating any torn tail on disk.
-pub(crate) fn recover(dir: &Path) -> io::Result<Recovered> {
+/// With `keep`, only the newest bodies within that many bytes are kept (the others are
+/// dropped segment by segment as the files are read, so recovery needs about `keep` plus
+/// one segment of memory, not the whole store); `locations` says where every body is.
+pub(crate) fn recover(dir: &Path, keep: Option<u64>) -> io::Result<Recovered> {
     fs::create_dir_all(dir)?;
     let mut bases: Vec<(i64, PathBuf)> = fs::read_dir(dir)?
         .filter_map(Result::ok)
@@ -130,7 +178,10 @@ pub(crate) fn recover(dir: &Path) -> io::Result<Recovered> {
         if out.segments.is_empty() {
             (out.next_sequence, out.next_offset) = (base_sequence, base_offset);
         }
-        let valid = read_records(&data, &mut out);
+        let valid = read_records(&data, &Arc::from(path.as_path()), &mut out);
+        if let Some(keep) = keep {
+            drop_oldest_bodies(&mut out, keep);
+        }
         if valid < data.len() {
             broken = true;
             let cut = (data.len() - valid) as u64;
@@ -150,6 +201,19 @@ pub(crate) fn recover(dir: &Path) -> io::Result<Recovered> {
     Ok(out)
 }
 
+/// Drops the oldest bodies of `out.events` while the kept ones add up to more than `keep`
+/// (the dropped ones are a prefix, so each call starts where the last one stopped).
+fn drop_oldest_bodies(out: &mut Recovered, keep: u64) {
+    while out.kept_bytes > keep {
+        let Some(e) = out.events.get_mut(out.dropped) else {
+            break;
+        };
+        out.kept_bytes -= e.bytes.len() as u64;
+        e.bytes = Bytes::new();
+        out.dropped += 1;
+    }
+}
+
 fn parse_header(data: &[u8]) -> Option<(i64, i64)> {
     let header = data.get(..SEGMENT_HEADER_LEN as usize)?;
     if &header[..8] != MAGIC {
@@ -160,10 +224,16 @@ fn parse_header(data: &[u8]) -> Option<(i64, i64)> {
 }
 
 /// Appends the whole, consistent records of `data` to `out`; returns the valid length.
-fn read_records(data: &Bytes, out: &mut Recovered) -> usize {
+fn read_records(data: &Bytes, file: &Arc<Path>, out: &mut Recovered) -> usize {
     let mut pos = SEGMENT_HEADER_LEN as usize;
     while let Some(event) = read_record(data, pos, out.next_sequence, out.next_offset) {
+        out.locations.push(OnDisk {
+            file: file.clone(),
+            record_at: pos as u64,
+            len: event.bytes.len() as u64,
+        });
         pos += RECORD_PREFIX + RECORD_FIELDS + event.bytes.len();
+        out.kept_bytes += event.bytes.len() as u64;
         out.next_sequence += 1;
         out.next_offset += event.bytes.len() as i64;
         out.events.push(event);
@@ -232,7 +302,7 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         write_segment(&dir, 0, 0, &[event(0, 0, b"aa"), event(1, 2, b"bbb")]);
         write_segment(&dir, 2, 5, &[event(2, 5, b"c")]);
-        let r = recover(&dir).unwrap();
+        let r = recover(&dir, None).unwrap();
         let bodies: Vec<&[u8]> = r.events.iter().map(|e| &e.bytes[..]).collect();
         assert_eq!(bodies, vec![&b"aa"[..], b"bbb", b"c"]);
         assert_eq!(
@@ -253,7 +323,7 @@ mod tests {
         let first_end = SEGMENT_HEADER_LEN as usize + RECORD_PREFIX + RECORD_FIELDS + 5;
         for cut in first_end + 1..full.len() {
             fs::write(segment_path(&dir, 0), &full[..cut]).unwrap();
-            let r = recover(&dir).unwrap();
+            let r = recover(&dir, None).unwrap();
             assert_eq!(r.events.len(), 1, "cut at {cut}");
             assert_eq!(r.truncated_bytes, (cut - first_end) as u64);
             assert_eq!(
@@ -264,7 +334,7 @@ mod tests {
         let mut flipped = full.clone();
         *flipped.last_mut().unwrap() ^= 1;
         fs::write(segment_path(&dir, 0), &flipped).unwrap();
-        assert_eq!(recover(&dir).unwrap().events.len(), 1);
+        assert_eq!(recover(&dir, None).unwrap().events.len(), 1);
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -277,7 +347,7 @@ mod tests {
         first.truncate(first.len() - 1);
         fs::write(segment_path(&dir, 0), &first).unwrap();
         write_segment(&dir, 2, 2, &[event(2, 2, b"c")]);
-        let r = recover(&dir).unwrap();
+        let r = recover(&dir, None).unwrap();
         assert_eq!((r.events.len(), r.next_sequence), (1, 1));
         assert!(!segment_path(&dir, 2).exists());
         fs::remove_dir_all(&dir).unwrap();

@@ -218,6 +218,7 @@ fn stored(em: &Emulator) -> Vec<Vec<Stored>> {
         .iter()
         .map(|p| {
             p.events(0, usize::MAX)
+                .unwrap()
                 .into_iter()
                 .map(|e| decode(&e.bytes))
                 .collect()

@@ -111,3 +111,76 @@ async fn segments_roll_and_retention_deletes_them() {
     em.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Retention 16 times the cache: bodies beyond each partition's share of the cache are
+/// dropped from memory once written and read back from the segment files, in order and
+/// byte for byte, before and after a restart (recovery keeps only the newest within the
+/// budget too).
+#[tokio::test]
+async fn retention_beyond_the_cache_is_served_from_disk() {
+    let dir = data_dir("cold");
+    let mut config = durable_config(&dir, SyncPolicy::Never, 16 * 1024);
+    let share = 64 * 1024u64;
+    if let eventhubs_emulator::Storage::Durable(d) = &mut config.storage {
+        d.cache_bytes = Some(4 * share);
+    }
+    let bodies: Vec<String> = (0..2000)
+        .map(|i| format!("{i:05}-{}", "x".repeat(500)))
+        .collect();
+    let em = Emulator::start(config.clone()).await.unwrap();
+    send_all(&em, "0", &bodies).await;
+    let partition = &em.namespace().hubs[0].partitions[0];
+    let retained: u64 = partition
+        .events(0, 2000)
+        .unwrap()
+        .iter()
+        .map(|e| e.bytes.len() as u64)
+        .sum();
+    assert!(
+        retained > 16 * share,
+        "retention {retained} is 16 times the cache share"
+    );
+    assert!(
+        partition.cached_bytes() <= share,
+        "{} cached",
+        partition.cached_bytes()
+    );
+    let read: Vec<String> = receive(&em, "0", 2000)
+        .await
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect();
+    assert_eq!(read, bodies);
+    em.shutdown().await;
+
+    let em = Emulator::start(config).await.unwrap();
+    let partition = &em.namespace().hubs[0].partitions[0];
+    assert!(
+        partition.cached_bytes() <= share,
+        "{} cached after recovery",
+        partition.cached_bytes()
+    );
+    let all = partition.events(0, 2000).unwrap();
+    let empty: Vec<i64> = all
+        .iter()
+        .filter(|e| e.bytes.is_empty())
+        .map(|e| e.sequence_number)
+        .collect();
+    assert!(
+        empty.is_empty(),
+        "{} empty, first {:?}",
+        empty.len(),
+        &empty[..empty.len().min(5)]
+    );
+    let read: Vec<(String, i64)> = receive(&em, "0", 2000).await;
+    assert_eq!(
+        read.iter().map(|(b, _)| b.clone()).collect::<Vec<_>>(),
+        bodies
+    );
+    assert!(read
+        .iter()
+        .enumerate()
+        .all(|(i, (_, seq))| *seq == i as i64));
+    em.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

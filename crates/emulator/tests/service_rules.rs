@@ -42,6 +42,7 @@ fn stored_bodies(em: &Emulator, hub: usize) -> Vec<Vec<String>> {
         .iter()
         .map(|p| {
             p.events(0, 1000)
+                .unwrap()
                 .iter()
                 .map(|e| body_of(&e.bytes).0)
                 .collect()

@@ -164,7 +164,7 @@ async fn concurrent_single_sends_are_each_stored_once() {
     .await;
     let mut seen = std::collections::HashSet::new();
     for (p, partition) in em.namespace().hubs[0].partitions.iter().enumerate() {
-        for e in partition.events(0, usize::MAX) {
+        for e in partition.events(0, usize::MAX).unwrap() {
             let m = eventhubs_amqp::message::Message::decode(&e.bytes).unwrap();
             let body = String::from_utf8(m.data().unwrap().to_vec()).unwrap();
             let i: u32 = body[1..].parse().unwrap();

@@ -102,6 +102,9 @@ pub struct Figures {
     pub faults: u64,
     /// Management requests that failed even after retries.
     pub failed_management: u64,
+    /// The longest a killed emulator took to listen again (restart scenario): the clients
+    /// cannot reconnect sooner, so it adds to the stall bound.
+    pub longest_restart: Duration,
     /// The emulator's resident memory at the start and the end (bytes; for the in-process
     /// emulator, this process's).
     pub memory_start: u64,
@@ -112,7 +115,7 @@ impl Figures {
     /// One line of the results table.
     pub fn row(&self) -> String {
         format!(
-            "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} s | {} | {} → {} MiB |",
+            "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} s | {:.2} s | {} | {} → {} MiB |",
             self.scenario,
             self.seconds,
             self.sent,
@@ -124,13 +127,14 @@ impl Figures {
             self.gaps,
             self.faults,
             self.longest_stall.as_secs_f64(),
+            self.longest_restart.as_secs_f64(),
             self.failed_management,
             self.memory_start >> 20,
             self.memory_end >> 20,
         )
     }
 
-    pub const HEADER: &'static str = "| scenario | s | sent | acknowledged | failed batches | received | duplicates | lost | gaps | faults | longest stall | failed mgmt | memory |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
+    pub const HEADER: &'static str = "| scenario | s | sent | acknowledged | failed batches | received | duplicates | lost | gaps | faults | longest stall | longest restart | failed mgmt | memory |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
 }
 
 /// The resident memory of process `pid` in bytes (0 where /proc is missing).
@@ -186,10 +190,13 @@ impl Process {
         }
     }
 
-    fn kill_and_restart(&mut self) {
+    /// Kills the emulator and starts it again; returns how long it was gone.
+    fn kill_and_restart(&mut self) -> Duration {
+        let killed = Instant::now();
         let _ = self.child.kill();
         let _ = self.child.wait();
         *self = Self::start(self.args.clone());
+        killed.elapsed()
     }
 }
 
@@ -474,7 +481,8 @@ pub async fn run(scenario: Scenario, duration: Duration) -> Figures {
                     }
                     Scenario::Restart => {
                         if let Some(p) = process.as_mut() {
-                            p.kill_and_restart();
+                            let gone = p.kill_and_restart();
+                            figures.longest_restart = figures.longest_restart.max(gone);
                         }
                     }
                     // The emulator's own timers, or the tokens' lifetimes: nothing to do.
