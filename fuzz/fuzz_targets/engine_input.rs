@@ -1,6 +1,9 @@
 //! What the engine's fuzz targets do with one input, shared with the test that replays the
 //! committed corpus on every test run (`crates/amqp/tests/fuzz_corpus.rs`).
 
+// Each target uses one of the two.
+#![allow(dead_code)]
+
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};

@@ -98,6 +98,23 @@ fn list_export_and_import() {
     assert_eq!(cells[1], ["2", "3", "30", "-", "-"], "{table}");
     assert_eq!(cells[2], ["10", "7", "70", "-", "-"], "{table}");
 
+    // At trace level (every HTTP request and response logged) the storage key and the
+    // request signatures stay out of the logs.
+    let traced = run("list", &["--json", "--log-level", "trace"], b"");
+    ok(&traced);
+    let logs = String::from_utf8_lossy(&traced.stderr);
+    assert!(
+        logs.contains("HTTP request"),
+        "the requests were logged: {logs}"
+    );
+    let key = storage
+        .split(';')
+        .find_map(|kv| kv.strip_prefix("AccountKey="))
+        .unwrap();
+    for secret in [key, "SharedKey devstoreaccount1:"] {
+        assert!(!logs.contains(secret), "{secret} in the trace logs: {logs}");
+    }
+
     let listed = json_lines(&ok(&run("list", &["--json"], b"")));
     assert_eq!(listed.len(), 3);
     assert_eq!(listed[0]["owner_id"], "proc-a");

@@ -91,7 +91,18 @@ impl HttpClient {
         loop {
             let request = make();
             let host = request.uri().host().unwrap_or_default().to_owned();
+            // The path only: a query may carry a shared access signature.
+            let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+            let started = std::time::Instant::now();
             let outcome = tokio::time::timeout(self.policy.try_timeout, self.once(request)).await;
+            tracing::trace!(
+                %method,
+                %host,
+                %path,
+                status = ?outcome.as_ref().ok().and_then(|r| r.as_ref().ok()).map(|r| r.status.as_u16()),
+                elapsed = ?started.elapsed(),
+                "HTTP request"
+            );
             let retry_in = match &outcome {
                 Ok(Ok(r)) if !self.policy.retries_status(r.status) => None,
                 Ok(Ok(r)) => Some(retry_after(r).unwrap_or_else(|| self.policy.delay_for(attempt))),

@@ -28,10 +28,20 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    start_eh_logging("warn", Stdio::inherit(), extra, more)
+}
+
+/// Like [`start_eh`], logging at `level` to `stderr`.
+pub fn start_eh_logging<I, S>(level: &str, stderr: Stdio, extra: I, more: usize) -> Running
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let mut child = Command::new(env!("CARGO_BIN_EXE_eh"))
-        .args(["emulator", "--port", "0", "--log-level", "warn"])
+        .args(["emulator", "--port", "0", "--log-level", level])
         .args(extra)
         .stdout(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
