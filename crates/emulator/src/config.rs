@@ -78,7 +78,7 @@ pub struct DurableStorage {
     /// When a send is acknowledged relative to the disk.
     pub sync: SyncPolicy,
     /// A partition starts a new segment file once its current one reaches this size
-    /// (default 64 MiB); whole segments are deleted as retention passes them.
+    /// (default 64 MiB, at most 1 GiB); whole segments are deleted as retention passes them.
     pub segment_bytes: u64,
     /// Event bodies kept in memory at most, shared evenly by the partitions (default
     /// 256 MiB; `None`: every retained body). Older bodies are read back from the segment
@@ -448,8 +448,11 @@ fn apply_options(config: &mut Config, o: &Json, path: &str) -> Result<(), Config
     }
     if let Storage::Durable(d) = &mut config.storage {
         if let Some(v) = num("SegmentBytes")? {
-            if v < 4096 {
-                return Err(err(format!("{path}.SegmentBytes"), "must be at least 4096"));
+            if !(4096..=1 << 30).contains(&v) {
+                return Err(err(
+                    format!("{path}.SegmentBytes"),
+                    "must be 4096 to 1073741824 (1 GiB)",
+                ));
             }
             d.segment_bytes = v;
         }

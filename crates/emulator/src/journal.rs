@@ -233,7 +233,8 @@ pub(crate) fn start(
         files,
         _lock: lock,
         sync,
-        segment_bytes,
+        // Positions within a segment are kept in 32 bits.
+        segment_bytes: segment_bytes.min(1 << 30),
     };
     (journal, writer)
 }

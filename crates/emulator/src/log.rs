@@ -57,12 +57,54 @@ pub(crate) struct OnDisk {
 }
 
 /// One retained event: its position, its body's length, its body while cached, and where
-/// its record is once written.
+/// its record is once written. Kept small: a log may index millions of events.
 #[derive(Debug)]
 struct Entry {
     event: StoredEvent,
-    len: u64,
-    disk: Option<OnDisk>,
+    len: u32,
+    disk: Option<Slot>,
+}
+
+/// Where a record is: a segment of the log's table, and the position in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    segment: u32,
+    record_at: u32,
+}
+
+/// The segment files entries point into, by id (ids only grow; old ones are dropped once
+/// no entry points into them).
+#[derive(Debug, Default)]
+struct Segments {
+    first_id: u32,
+    files: VecDeque<Arc<Path>>,
+}
+
+impl Segments {
+    /// The id of `file`, added when it is new (files come in the order they were written).
+    fn id_of(&mut self, file: &Arc<Path>) -> u32 {
+        let found = self
+            .files
+            .iter()
+            .rposition(|f| Arc::ptr_eq(f, file) || **f == **file);
+        let index = found.unwrap_or_else(|| {
+            self.files.push_back(file.clone());
+            self.files.len() - 1
+        });
+        self.first_id + index as u32
+    }
+
+    fn file(&self, id: u32) -> Option<&Arc<Path>> {
+        self.files.get(id.checked_sub(self.first_id)? as usize)
+    }
+
+    /// Forgets the segments below `id`.
+    fn drop_below(&mut self, id: u32) {
+        while self.first_id < id && !self.files.is_empty() {
+            self.files.pop_front();
+            self.first_id += 1;
+        }
+    }
 }
 
 /// An event read for delivery: whole, or (its body not cached) still to be loaded from
@@ -85,6 +127,8 @@ pub(crate) struct PartitionLog {
     cached: u64,
     /// Bodies of events below this sequence number are on disk only.
     cold_below: i64,
+    /// The files the entries' slots name.
+    segments: Segments,
 }
 
 impl PartitionLog {
@@ -129,7 +173,7 @@ impl PartitionLog {
                     enqueued_ms: now_ms,
                     bytes,
                 },
-                len: len as u64,
+                len: len as u32,
                 disk: None,
             });
             seq += 1;
@@ -163,15 +207,19 @@ impl PartitionLog {
             .last()
             .map(|(e, _)| (e.sequence_number, e.offset, e.enqueued_ms));
         // Recovery may have dropped the oldest bodies already: their length is the record's.
+        let mut segments = Segments::default();
         let entries: VecDeque<Entry> = events
             .into_iter()
             .map(|(event, disk)| Entry {
-                len: disk.as_ref().map_or(event.bytes.len() as u64, |d| d.len),
+                len: disk.as_ref().map_or(event.bytes.len() as u64, |d| d.len) as u32,
                 event,
-                disk,
+                disk: disk.map(|d| Slot {
+                    segment: segments.id_of(&d.file),
+                    record_at: d.record_at as u32,
+                }),
             })
             .collect();
-        let bytes = entries.iter().map(|e| e.len).sum();
+        let bytes = entries.iter().map(|e| u64::from(e.len)).sum();
         let cold = entries
             .iter()
             .take_while(|e| e.event.bytes.is_empty() && e.len > 0)
@@ -186,6 +234,7 @@ impl PartitionLog {
             cold_below: entries
                 .get(cold)
                 .map_or(next_sequence, |e| e.event.sequence_number),
+            segments,
             events: entries,
             next_sequence,
             next_offset,
@@ -218,6 +267,7 @@ impl PartitionLog {
         // offsets count: the position follows from the sequence number and offset alone
         // (so events retention already dropped need not be here).
         let front = self.first_sequence();
+        let segment = self.segments.id_of(file);
         let start = usize::try_from(first.max(front) - front).unwrap_or(usize::MAX);
         for e in self.events.iter_mut().skip(start) {
             let ev = &e.event;
@@ -226,10 +276,10 @@ impl PartitionLog {
             }
             let before = (ev.sequence_number - first) as u64 * crate::segment::record_len(0)
                 + (ev.offset - first_offset) as u64;
-            e.disk = Some(OnDisk {
-                file: file.clone(),
-                record_at: record_at + before,
-                len: e.len,
+            e.disk = Some(Slot {
+                segment,
+                // Segments roll at far less than 4 GiB (`SegmentBytes` is checked).
+                record_at: (record_at + before) as u32,
             });
         }
         self.evict();
@@ -257,7 +307,7 @@ impl PartitionLog {
                 break;
             }
             e.event.bytes = Bytes::new();
-            self.cached -= e.len;
+            self.cached -= u64::from(e.len);
             self.cold_below += 1;
         }
     }
@@ -311,13 +361,16 @@ impl PartitionLog {
             if !over {
                 break;
             }
-            self.bytes -= front.len;
+            self.bytes -= u64::from(front.len);
             if front.event.sequence_number >= self.cold_below {
-                self.cached -= front.len;
+                self.cached -= u64::from(front.len);
             }
             self.events.pop_front();
         }
         self.cold_below = self.cold_below.max(self.first_sequence());
+        if let Some(slot) = self.events.front().and_then(|e| e.disk) {
+            self.segments.drop_below(slot.segment);
+        }
     }
 
     /// The sequence number a receiver with this start position reads first.
@@ -382,7 +435,14 @@ impl PartitionLog {
             .take(max.min(available))
             .map(|e| {
                 let cold = e.event.sequence_number < self.cold_below;
-                (e.event.clone(), e.disk.clone().filter(|_| cold))
+                let disk = e.disk.filter(|_| cold).and_then(|slot| {
+                    Some(OnDisk {
+                        file: self.segments.file(slot.segment)?.clone(),
+                        record_at: u64::from(slot.record_at),
+                        len: u64::from(e.len),
+                    })
+                });
+                (e.event.clone(), disk)
             })
             .collect()
     }
