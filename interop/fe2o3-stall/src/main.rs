@@ -12,7 +12,9 @@ macro_rules! exchange {
         pub mod $module {
             use std::time::Duration;
 
-            use ::$fe::acceptor::{ConnectionAcceptor, LinkAcceptor, LinkEndpoint, SessionAcceptor};
+            use ::$fe::acceptor::{
+                ConnectionAcceptor, LinkAcceptor, LinkEndpoint, SessionAcceptor,
+            };
             use ::$fe::types::messaging::{Body, Message};
             use ::$fe::types::primitives::Value;
             use ::$fe::{Connection, Sender, Session};
@@ -26,10 +28,10 @@ macro_rules! exchange {
             async fn serve(listener: TcpListener) {
                 while let Ok((stream, _)) = listener.accept().await {
                     tokio::spawn(async move {
-                        let acceptor = ConnectionAcceptor::builder()
-                            .container_id("server")
-                            .build();
-                        let Ok(mut conn) = acceptor.accept(stream).await else { return };
+                        let acceptor = ConnectionAcceptor::builder().container_id("server").build();
+                        let Ok(mut conn) = acceptor.accept(stream).await else {
+                            return;
+                        };
                         let sessions = SessionAcceptor::new();
                         while let Ok(mut session) = sessions.accept(&mut conn).await {
                             tokio::spawn(async move {
