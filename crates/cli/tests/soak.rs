@@ -28,37 +28,37 @@ fn check(f: &Figures) {
     );
 }
 
+/// Runs `scenario` for 20 s on its own and checks the figures every scenario must meet.
+async fn twenty_seconds_of(scenario: Scenario) -> Figures {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let f = run(scenario, Duration::from_secs(20)).await;
+    check(&f);
+    f
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cut_every_two_seconds() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let f = run(Scenario::Cut, Duration::from_secs(20)).await;
-    check(&f);
+    let f = twenty_seconds_of(Scenario::Cut).await;
     assert!(f.faults >= 9);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_and_restart_every_ten_seconds() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let f = run(Scenario::Restart, Duration::from_secs(20)).await;
-    check(&f);
+    twenty_seconds_of(Scenario::Restart).await;
 }
 
 /// Tokens of a third of the run (about 7 s) renewed on every connection: at least two
 /// rounds of renewals, and no link ended by a lapsed token (that would show as a stall).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_lived_tokens() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let f = run(Scenario::Tokens, Duration::from_secs(20)).await;
-    check(&f);
+    let f = twenty_seconds_of(Scenario::Tokens).await;
     // 9 clients (4 producers, 4 consumers, 1 for management), each authorizing a few links.
     assert!(f.faults >= 3 * 9, "tokens were renewed: {f:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_errors() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let f = run(Scenario::ServiceErrors, Duration::from_secs(20)).await;
-    check(&f);
+    twenty_seconds_of(Scenario::ServiceErrors).await;
 }
 
 /// 2,000 idle connections and 200 busy ones (a sender and a receiver each) for 5 s: no

@@ -52,9 +52,13 @@ pub(crate) async fn serve(
                     taken += 1;
                     let hub = &ns.hubs[hub_index];
                     events_seen += 1;
-                    if faults.rejects(events_seen) && !d.settled {
-                        outcomes.push(d.delivery_id, DeliveryState::Rejected(Some(Faults::server_busy())));
-                    } else { match store(&ns, hub, partition, &d) {
+                    // The reject fault answers as a throttled namespace would: not stored.
+                    let stored = if faults.rejects(events_seen) && !d.settled {
+                        Err(Faults::server_busy())
+                    } else {
+                        store(&ns, hub, partition, &d)
+                    };
+                    match stored {
                         _ if d.settled => {}
                         Ok(Some(generation)) => waiting.push_back((d.delivery_id, generation)),
                         Ok(None) => outcomes.push(d.delivery_id, DeliveryState::Accepted),
@@ -62,7 +66,7 @@ pub(crate) async fn serve(
                             tracing::info!(hub = %hub.name, error = %e, "rejecting event");
                             outcomes.push(d.delivery_id, DeliveryState::Rejected(Some(e)));
                         }
-                    } }
+                    }
                     if taken < MAX_DELIVERIES_PER_WAKE {
                         match rx.try_recv().await {
                             Ok(found) => next = found,

@@ -174,7 +174,7 @@ impl PartitionFiles {
             .ok_or_else(|| io::Error::other("a partition without a segment"))?;
         let at = segment.len;
         segment.len += records.len() as u64;
-        Ok((rolled, Arc::from(segment.path.as_path()), at))
+        Ok((rolled, segment.path.clone(), at))
     }
 
     /// Deletes whole segments every event of which is below `first_retained`.
@@ -200,7 +200,7 @@ fn create_segment(dir: &Path, (base, offset): (i64, i64)) -> io::Result<(File, S
         file,
         Segment {
             base,
-            path,
+            path: Arc::from(path),
             len: SEGMENT_HEADER_LEN,
         },
     ))

@@ -81,12 +81,10 @@ struct Segments {
 }
 
 impl Segments {
-    /// The id of `file`, added when it is new (files come in the order they were written).
+    /// The id of `file`, added when it is new (files come in the order they were written;
+    /// each segment's path is one shared `Arc`, from recovery or from its creation).
     fn id_of(&mut self, file: &Arc<Path>) -> u32 {
-        let found = self
-            .files
-            .iter()
-            .rposition(|f| Arc::ptr_eq(f, file) || **f == **file);
+        let found = self.files.iter().rposition(|f| Arc::ptr_eq(f, file));
         let index = found.unwrap_or_else(|| {
             self.files.push_back(file.clone());
             self.files.len() - 1

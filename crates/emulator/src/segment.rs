@@ -107,8 +107,8 @@ pub(crate) fn read_run(run: Vec<(StoredEvent, OnDisk)>) -> io::Result<Vec<Stored
 pub(crate) struct Segment {
     /// Sequence number of its first event.
     pub base: i64,
-    /// Path of the file.
-    pub path: PathBuf,
+    /// Path of the file (shared with the log's index of where records are).
+    pub path: Arc<Path>,
     /// Valid length in bytes.
     pub len: u64,
 }
@@ -178,7 +178,8 @@ pub(crate) fn recover(dir: &Path, keep: Option<u64>) -> io::Result<Recovered> {
         if out.segments.is_empty() {
             (out.next_sequence, out.next_offset) = (base_sequence, base_offset);
         }
-        let valid = read_records(&data, &Arc::from(path.as_path()), &mut out);
+        let path: Arc<Path> = Arc::from(path.as_path());
+        let valid = read_records(&data, &path, &mut out);
         if let Some(keep) = keep {
             drop_oldest_bodies(&mut out, keep);
         }

@@ -131,9 +131,14 @@ pub(crate) async fn run(mut args: Args) -> Result<(), Failure> {
 async fn bench(args: &Args) -> Result<Report, Failure> {
     let admin = args.connect.consumer()?;
     let hub = admin.get_eventhub_properties().await?;
-    let readings = plan(&admin, &hub.partition_ids, args.producers > 0).await?;
-    admin.close().await;
     let run = stamp::run_id();
+    let readings = plan(
+        &admin,
+        &hub.partition_ids,
+        (args.producers > 0).then_some(run),
+    )
+    .await?;
+    admin.close().await;
     let counters = Arc::new(Counters::default());
     // Producers stop at Ctrl-C; consumers once they have what was sent.
     let (stop_sending, sending_stopped) = watch::channel(false);
@@ -249,25 +254,25 @@ async fn bench(args: &Args) -> Result<Report, Failure> {
     })
 }
 
-/// Where each partition is read from. With producers: after the last event there now,
-/// counting only this run's. Without: from the start up to that last event (empty
-/// partitions are left out).
+/// Where each partition is read from. With producers (their `run`): after the last event
+/// there now, counting only that run's. Without: from the start up to that last event
+/// (empty partitions are left out).
 async fn plan(
     admin: &ConsumerClient,
     partitions: &[String],
-    producing: bool,
+    run: Option<u64>,
 ) -> Result<Vec<Reading>, Failure> {
     let mut readings = Vec::with_capacity(partitions.len());
     for id in partitions {
         let p = admin.get_partition_properties(id).await?;
-        let (start, counting) = match (producing, p.is_empty) {
-            (true, true) => (StartPosition::earliest(), Counting::Run(0)),
-            (true, false) => (
+        let (start, counting) = match (run, p.is_empty) {
+            (Some(run), true) => (StartPosition::earliest(), Counting::Run(run)),
+            (Some(run), false) => (
                 StartPosition::sequence_number(p.last_enqueued_sequence_number),
-                Counting::Run(0),
+                Counting::Run(run),
             ),
-            (false, true) => continue,
-            (false, false) => (
+            (None, true) => continue,
+            (None, false) => (
                 StartPosition::earliest(),
                 Counting::UpTo(p.last_enqueued_sequence_number),
             ),

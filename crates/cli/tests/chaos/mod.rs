@@ -597,9 +597,8 @@ pub struct ScaleFigures {
 /// them; then `busy` more, each with a sender and a receiver on its own partition, sending
 /// an event every 100 ms for `duration`. Measures the emulator's memory per connection.
 pub async fn scale(idle: usize, busy: usize, duration: Duration) -> ScaleFigures {
-    use eventhubs_amqp::connection::{ConnectionConfig, LinkConfig};
-    use eventhubs_amqp_io::Connection;
-    use eventhubs_test_support::client::{consumer, event, put_token_for};
+    use eventhubs_amqp::connection::LinkConfig;
+    use eventhubs_test_support::client::{connect, consumer, event, put_token_for};
 
     // Each side (this process, the emulator) holds one socket per connection.
     raise_open_file_limit(idle + busy + 1000);
@@ -619,7 +618,7 @@ pub async fn scale(idle: usize, busy: usize, duration: Duration) -> ScaleFigures
     let port = free_port();
     let process = Process::on(port, &dir.join("Config.json"));
     let pid = process.child.id();
-    let addr = format!("127.0.0.1:{port}");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("an address");
     let mut f = ScaleFigures {
         idle,
         busy,
@@ -629,11 +628,7 @@ pub async fn scale(idle: usize, busy: usize, duration: Duration) -> ScaleFigures
     let before = settled_rss(pid).await;
     let mut held = Vec::with_capacity(idle);
     for _ in 0..idle {
-        let conn = Connection::connect_tcp(&addr, ConnectionConfig::client("idle"))
-            .await
-            .expect("an idle connection");
-        let session = conn.begin().await.expect("a session");
-        held.push((conn, session));
+        held.push(connect(addr).await);
     }
     let with_idle = settled_rss(pid).await;
     f.per_idle_connection = with_idle.saturating_sub(before) / idle.max(1) as u64;
@@ -646,10 +641,7 @@ pub async fn scale(idle: usize, busy: usize, duration: Duration) -> ScaleFigures
     let audience = format!("sb://localhost/{HUB}");
     let mut busy_links = Vec::with_capacity(busy);
     for i in 0..busy {
-        let conn = Connection::connect_tcp(&addr, ConnectionConfig::client("busy"))
-            .await
-            .expect("a busy connection");
-        let session = conn.begin().await.expect("a session");
+        let (conn, session) = connect(addr).await;
         assert_eq!(
             put_token_for(&session, &audience, "SAS_KEY_VALUE", 3600).await,
             202
