@@ -16,8 +16,9 @@ use chaos::settled_rss;
 use common::start_eh;
 
 const NO_ARGS: [&str; 0] = [];
-/// 100,000 events of 1 KiB: 100 MiB retained.
-const EVENTS: usize = 100_000;
+/// 1 GiB sent in events of 1 KiB (the default retention, a million events or 1 GiB, keeps
+/// nearly all of it).
+const EVENTS: usize = 1 << 20;
 const SIZE: usize = 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! Twenty seconds of each soak and chaos scenario (the `soak` benchmark runs them for
 //! longer and prints the figures): no acknowledged event lost, no gap in any partition,
-//! stalls within the retry policy's longest delay plus a second (plus the time a killed
-//! emulator took to listen again), every management request answered in the end, and
+//! stalls within the retry policy's longest delay plus a second (a killed emulator's
+//! restart included), every management request answered in the end, and
 //! short-lived tokens renewed. One scenario at a time: they share two cores.
 
 mod chaos;
@@ -20,7 +20,7 @@ fn check(f: &Figures) {
     assert_eq!(f.lost, 0, "acknowledged events lost: {f:?}");
     assert_eq!(f.gaps, 0, "gaps in a partition: {f:?}");
     assert_eq!(f.failed_management, 0, "{f:?}");
-    let bound = retry().max_delay + Duration::from_secs(1) + f.longest_restart;
+    let bound = retry().max_delay + Duration::from_secs(1);
     assert!(
         f.longest_stall <= bound,
         "stalled {:?} (bound {bound:?}): {f:?}",

@@ -81,8 +81,9 @@ pub struct DurableStorage {
     /// (default 64 MiB, at most 1 GiB); whole segments are deleted as retention passes them.
     pub segment_bytes: u64,
     /// Event bodies kept in memory at most, shared evenly by the partitions (default
-    /// 256 MiB; `None`: every retained body). Older bodies are read back from the segment
-    /// files when a receiver asks for them, so retention can exceed memory.
+    /// 256 MiB; `None`: every body sent since the start). Older bodies — and after a
+    /// restart, every recovered one — are read back from the segment files when a receiver
+    /// asks for them, so retention can exceed memory.
     pub cache_bytes: Option<u64>,
 }
 

@@ -17,6 +17,9 @@ use crate::log::StoredEvent;
 use crate::namespace::Namespace;
 use crate::stamp;
 
+/// Bodies read from the log and handed to the link per round, at most (one event if larger).
+const ROUND_BYTES: u64 = 1 << 20;
+
 /// Everything a delivery task needs.
 #[derive(Debug)]
 pub(crate) struct Consumer {
@@ -62,7 +65,9 @@ pub(crate) async fn serve(ns: Arc<Namespace>, c: Consumer) {
             },
         };
         tail.borrow_and_update();
-        let pending = p.lock().read(next, credit as usize);
+        // A round reads at most about a megabyte: what a wide credit allows is sent in
+        // rounds, so a consumer that stops reading holds up one round, not its credit.
+        let pending = p.lock().read_within(next, credit as usize, ROUND_BYTES);
         // Bodies no longer cached come from their segment files, outside the lock.
         let events = match crate::log::load(pending) {
             Ok(events) => events,

@@ -224,7 +224,7 @@ fn store(
             let generation = journal
                 .stage(p.slot, first, log.next_sequence(), |records| {
                     for e in log.newest(events.len()) {
-                        segment::encode_record(records, e);
+                        segment::encode_record(records, &e);
                     }
                 })
                 .map_err(|_| {

@@ -56,20 +56,27 @@ pub(crate) struct OnDisk {
     pub len: u64,
 }
 
-/// One retained event: its position, its body's length, its body while cached, and where
-/// its record is once written. Kept small: a log may index millions of events.
-#[derive(Debug)]
-struct Entry {
-    event: StoredEvent,
-    len: u32,
-    disk: Option<Slot>,
+/// What the log knows of one retained event besides its body: 32 bytes, as a log may index
+/// millions of events. Its sequence number is its place in the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Indexed {
+    pub offset: i64,
+    pub enqueued_ms: i64,
+    /// The body's length.
+    pub len: u32,
+    /// The segment holding its record (an id of the log's segment table), or [`UNWRITTEN`].
+    pub segment: u32,
+    /// Where its record starts in that segment (segments stay far below 4 GiB).
+    pub record_at: u32,
 }
 
-/// Where a record is: a segment of the log's table, and the position in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Slot {
-    segment: u32,
-    record_at: u32,
+/// [`Indexed::segment`] of an event the journal has not written yet.
+pub(crate) const UNWRITTEN: u32 = u32::MAX;
+
+impl Indexed {
+    fn written(&self) -> bool {
+        self.segment != UNWRITTEN
+    }
 }
 
 /// The segment files entries point into, by id (ids only grow; old ones are dropped once
@@ -109,23 +116,29 @@ impl Segments {
 /// disk with [`load`].
 pub(crate) type Pending = (StoredEvent, Option<OnDisk>);
 
-/// The events of one partition.
+/// The events of one partition: an index of every retained event, and the bodies of the
+/// newest ones (all of them in memory mode; in durable mode those within the cache
+/// budget, the others being read back from their segments).
 #[derive(Debug, Default)]
 pub(crate) struct PartitionLog {
-    events: VecDeque<Entry>,
+    index: VecDeque<Indexed>,
+    /// Sequence number of the first entry of `index` (`next_sequence` when empty).
+    first: i64,
+    /// The bodies of the events from `cold_below` on, in order.
+    bodies: VecDeque<Bytes>,
+    /// Bodies of events below this sequence number are on disk only.
+    cold_below: i64,
     next_sequence: i64,
     next_offset: i64,
     bytes: u64,
     /// Events below this sequence number are visible.
     visible: i64,
     last: Option<(i64, i64, i64)>,
-    /// Bodies held in memory at most (durable mode; `None`: every body).
+    /// Bodies held in memory at most (durable mode; `None`: every body appended).
     cache_budget: Option<u64>,
     /// Bytes of the bodies held.
     cached: u64,
-    /// Bodies of events below this sequence number are on disk only.
-    cold_below: i64,
-    /// The files the entries' slots name.
+    /// The files the entries' segment ids name.
     segments: Segments,
 }
 
@@ -136,12 +149,11 @@ impl PartitionLog {
         &mut self,
         now_ms: i64,
         stamp: impl FnOnce(i64, i64, i64) -> Result<Bytes, E>,
-    ) -> Result<&StoredEvent, E> {
+    ) -> Result<(), E> {
         let mut stamp = Some(stamp);
         self.append_all(now_ms, &[()], |_, seq, offset, time| {
             (stamp.take().expect("called once"))(seq, offset, time)
-        })?;
-        Ok(&self.events.back().expect("just pushed").event)
+        })
     }
 
     /// Appends all `items` or none: `stamp(item, sequence, offset, enqueued_ms)` returns each
@@ -153,27 +165,27 @@ impl PartitionLog {
         mut stamp: impl FnMut(&T, i64, i64, i64) -> Result<Bytes, E>,
     ) -> Result<(), E> {
         let (mut seq, mut offset) = (self.next_sequence, self.next_offset);
-        let (len_before, mut added) = (self.events.len(), 0u64);
-        self.events.reserve(items.len());
+        let (len_before, bodies_before, mut added) = (self.index.len(), self.bodies.len(), 0u64);
+        self.index.reserve(items.len());
+        self.bodies.reserve(items.len());
         for item in items {
             let bytes = match stamp(item, seq, offset, now_ms) {
                 Ok(b) => b,
                 Err(e) => {
-                    self.events.truncate(len_before);
+                    self.index.truncate(len_before);
+                    self.bodies.truncate(bodies_before);
                     return Err(e);
                 }
             };
             let len = bytes.len();
-            self.events.push_back(Entry {
-                event: StoredEvent {
-                    sequence_number: seq,
-                    offset,
-                    enqueued_ms: now_ms,
-                    bytes,
-                },
+            self.index.push_back(Indexed {
+                offset,
+                enqueued_ms: now_ms,
                 len: len as u32,
-                disk: None,
+                segment: UNWRITTEN,
+                record_at: 0,
             });
+            self.bodies.push_back(bytes);
             seq += 1;
             offset += len as i64;
             added += len as u64;
@@ -184,71 +196,56 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// The `n` most recently appended events (fewer if retention dropped some).
-    pub(crate) fn newest(&self, n: usize) -> impl Iterator<Item = &StoredEvent> {
-        self.events
+    /// The `n` most recently appended events (fewer if retention dropped some); they are
+    /// always cached, as only written bodies are evicted.
+    pub(crate) fn newest(&self, n: usize) -> impl Iterator<Item = StoredEvent> + '_ {
+        let n = n.min(self.bodies.len());
+        let skip = self.index.len() - n;
+        let first_seq = self.first + skip as i64;
+        self.index
             .iter()
-            .skip(self.events.len().saturating_sub(n))
-            .map(|e| &e.event)
+            .skip(skip)
+            .zip(self.bodies.iter().skip(self.bodies.len() - n))
+            .enumerate()
+            .map(move |(i, (e, body))| StoredEvent {
+                sequence_number: first_seq + i as i64,
+                offset: e.offset,
+                enqueued_ms: e.enqueued_ms,
+                bytes: body.clone(),
+            })
     }
 
-    /// A log holding recovered `events` (in sequence order, all visible, each with where
-    /// its record is), continuing at `next_sequence` / `next_offset`, caching the newest
-    /// bodies within `cache_budget` bytes (`None`: all).
+    /// A log of recovered events: `index` from sequence number `first` (all visible, each
+    /// written to `segments[entry.segment]`), continuing at `next_sequence` / `next_offset`.
+    /// No body is cached: they are read from the segments when asked for, and the cache
+    /// fills with what is appended from now on (within `cache_budget` bytes; `None`: all).
     pub(crate) fn recovered(
-        events: Vec<(StoredEvent, Option<OnDisk>)>,
-        next_sequence: i64,
-        next_offset: i64,
+        index: Vec<Indexed>,
+        first: i64,
+        segments: impl IntoIterator<Item = Arc<Path>>,
+        (next_sequence, next_offset): (i64, i64),
         cache_budget: Option<u64>,
     ) -> Self {
-        let last = events
+        let last = index
             .last()
-            .map(|(e, _)| (e.sequence_number, e.offset, e.enqueued_ms));
-        // Recovery may have dropped the oldest bodies already: their length is the record's.
-        let mut segments = Segments::default();
-        let entries: VecDeque<Entry> = events
-            .into_iter()
-            .map(|(event, disk)| Entry {
-                len: disk.as_ref().map_or(event.bytes.len() as u64, |d| d.len) as u32,
-                event,
-                disk: disk.map(|d| Slot {
-                    segment: segments.id_of(&d.file),
-                    record_at: d.record_at as u32,
-                }),
-            })
-            .collect();
-        let bytes = entries.iter().map(|e| u64::from(e.len)).sum();
-        let cold = entries
-            .iter()
-            .take_while(|e| e.event.bytes.is_empty() && e.len > 0)
-            .count();
-        let mut log = Self {
-            bytes,
-            cached: entries
-                .iter()
-                .skip(cold)
-                .map(|e| e.event.bytes.len() as u64)
-                .sum(),
-            cold_below: entries
-                .get(cold)
-                .map_or(next_sequence, |e| e.event.sequence_number),
-            segments,
-            events: entries,
+            .map(|e| (next_sequence - 1, e.offset, e.enqueued_ms));
+        Self {
+            bytes: index.iter().map(|e| u64::from(e.len)).sum(),
+            index: index.into(),
+            first,
+            bodies: VecDeque::new(),
+            cold_below: next_sequence,
             next_sequence,
             next_offset,
             visible: next_sequence,
             last,
             cache_budget,
-        };
-        if cache_budget.is_some() {
-            log.evict();
-            // The bodies kept are slices of whole segment files read at recovery: copied,
-            // so the files' buffers are freed.
-            for e in log.events.iter_mut().filter(|e| !e.event.bytes.is_empty()) {
-                e.event.bytes = Bytes::copy_from_slice(&e.event.bytes);
-            }
+            cached: 0,
+            segments: Segments {
+                first_id: 0,
+                files: segments.into_iter().collect(),
+            },
         }
-        log
     }
 
     /// Records where a written batch went: its events from `first` (sequence number,
@@ -264,21 +261,18 @@ impl PartitionLog {
         // Each record before an event is its fixed fields plus its body, and bodies are what
         // offsets count: the position follows from the sequence number and offset alone
         // (so events retention already dropped need not be here).
-        let front = self.first_sequence();
+        let front = self.first;
         let segment = self.segments.id_of(file);
-        let start = usize::try_from(first.max(front) - front).unwrap_or(usize::MAX);
-        for e in self.events.iter_mut().skip(start) {
-            let ev = &e.event;
-            if ev.sequence_number >= upto {
-                break;
-            }
-            let before = (ev.sequence_number - first) as u64 * crate::segment::record_len(0)
-                + (ev.offset - first_offset) as u64;
-            e.disk = Some(Slot {
-                segment,
-                // Segments roll at far less than 4 GiB (`SegmentBytes` is checked).
-                record_at: (record_at + before) as u32,
-            });
+        let from = first.max(front);
+        let start = usize::try_from(from - front).unwrap_or(usize::MAX);
+        let count = usize::try_from(upto - from).unwrap_or(0);
+        for (i, e) in self.index.iter_mut().skip(start).take(count).enumerate() {
+            let sequence = from + i as i64;
+            let before = (sequence - first) as u64 * crate::segment::record_len(0)
+                + (e.offset - first_offset) as u64;
+            e.segment = segment;
+            // Segments roll at far less than 4 GiB (`SegmentBytes` is checked).
+            e.record_at = (record_at + before) as u32;
         }
         self.evict();
     }
@@ -293,18 +287,17 @@ impl PartitionLog {
         let Some(budget) = self.cache_budget else {
             return;
         };
-        let first = self.first_sequence();
         while self.cached > budget {
-            let Some(e) = usize::try_from(self.cold_below - first)
+            let Some(e) = usize::try_from(self.cold_below - self.first)
                 .ok()
-                .and_then(|i| self.events.get_mut(i))
+                .and_then(|i| self.index.get(i))
             else {
                 break;
             };
-            if e.disk.is_none() {
+            if !e.written() {
                 break;
             }
-            e.event.bytes = Bytes::new();
+            self.bodies.pop_front();
             self.cached -= u64::from(e.len);
             self.cold_below += 1;
         }
@@ -325,13 +318,11 @@ impl PartitionLog {
         let upto = upto.min(self.next_sequence);
         if upto > self.visible {
             self.visible = upto;
-            let first = self.first_sequence();
-            if let Some(e) = usize::try_from(upto - 1 - first)
+            if let Some(e) = usize::try_from(upto - 1 - self.first)
                 .ok()
-                .and_then(|i| self.events.get(i))
+                .and_then(|i| self.index.get(i))
             {
-                let e = &e.event;
-                self.last = Some((e.sequence_number, e.offset, e.enqueued_ms));
+                self.last = Some((upto - 1, e.offset, e.enqueued_ms));
             }
         }
         self.visible
@@ -344,42 +335,42 @@ impl PartitionLog {
 
     /// The sequence number of the first retained event (or the next one when empty).
     pub(crate) fn first_sequence(&self) -> i64 {
-        self.events
-            .front()
-            .map_or(self.next_sequence, |e| e.event.sequence_number)
+        self.first
     }
 
     /// Drops events beyond the retention limits.
     pub(crate) fn trim(&mut self, retention: &Retention, now_ms: i64) {
         let min_time = now_ms - retention.max_age.as_millis() as i64;
-        while let Some(front) = self.events.front() {
-            let over = self.events.len() > retention.max_events
+        while let Some(front) = self.index.front() {
+            let over = self.index.len() > retention.max_events
                 || self.bytes > retention.max_bytes
-                || front.event.enqueued_ms < min_time;
+                || front.enqueued_ms < min_time;
             if !over {
                 break;
             }
             self.bytes -= u64::from(front.len);
-            if front.event.sequence_number >= self.cold_below {
+            if self.first >= self.cold_below {
                 self.cached -= u64::from(front.len);
+                self.bodies.pop_front();
             }
-            self.events.pop_front();
+            self.index.pop_front();
+            self.first += 1;
         }
-        self.cold_below = self.cold_below.max(self.first_sequence());
-        if let Some(slot) = self.events.front().and_then(|e| e.disk) {
-            self.segments.drop_below(slot.segment);
+        if self.index.is_empty() {
+            self.first = self.next_sequence;
+        }
+        self.cold_below = self.cold_below.max(self.first);
+        if let Some(e) = self.index.front().filter(|e| e.written()) {
+            self.segments.drop_below(e.segment);
         }
     }
 
     /// The sequence number a receiver with this start position reads first.
     pub(crate) fn resolve(&self, position: &StartPosition) -> i64 {
-        let first = self.first_sequence();
-        let find = |pred: &dyn Fn(&StoredEvent) -> bool| {
-            let idx = self.events.partition_point(|e| !pred(&e.event));
-            self.events
-                .get(idx)
-                .map_or(self.next_sequence, |e| e.event.sequence_number)
-                .min(self.visible)
+        let first = self.first;
+        let find = |pred: &dyn Fn(&Indexed) -> bool| {
+            let idx = self.index.partition_point(|e| !pred(e));
+            (first + idx as i64).min(self.visible)
         };
         match *position {
             StartPosition::Earliest => first,
@@ -401,7 +392,7 @@ impl PartitionLog {
                 let Ok(offset) = offset.parse::<i64>() else {
                     return self.visible;
                 };
-                find(&|e: &StoredEvent| {
+                find(&|e: &Indexed| {
                     if inclusive {
                         e.offset >= offset
                     } else {
@@ -409,7 +400,7 @@ impl PartitionLog {
                     }
                 })
             }
-            StartPosition::EnqueuedTime { millis, inclusive } => find(&|e: &StoredEvent| {
+            StartPosition::EnqueuedTime { millis, inclusive } => find(&|e: &Indexed| {
                 if inclusive {
                     e.enqueued_ms >= millis
                 } else {
@@ -423,24 +414,46 @@ impl PartitionLog {
     /// retained); those whose bodies are on disk only come with where to [`load`] them from.
     /// Cheap: no I/O (call it under the partition's lock, then `load` outside it).
     pub(crate) fn read(&self, from: i64, max: usize) -> Vec<Pending> {
-        let first = self.first_sequence();
-        let from = from.max(first);
+        self.read_within(from, max, u64::MAX)
+    }
+
+    /// [`read`](Self::read), stopping before the bodies add up to more than `max_bytes`
+    /// (but always at least one event, however large).
+    pub(crate) fn read_within(&self, from: i64, max: usize, max_bytes: u64) -> Vec<Pending> {
+        let from = from.max(self.first);
         let available = usize::try_from(self.visible - from).unwrap_or(0);
-        let start = (from - first) as usize;
-        self.events
+        let start = (from - self.first) as usize;
+        let mut total = 0u64;
+        self.index
             .iter()
             .skip(start)
             .take(max.min(available))
-            .map(|e| {
-                let cold = e.event.sequence_number < self.cold_below;
-                let disk = e.disk.filter(|_| cold).and_then(|slot| {
-                    Some(OnDisk {
-                        file: self.segments.file(slot.segment)?.clone(),
-                        record_at: u64::from(slot.record_at),
+            .take_while(|e| {
+                let first = total == 0;
+                total += u64::from(e.len).max(1);
+                first || total <= max_bytes
+            })
+            .enumerate()
+            .map(|(i, e)| {
+                let sequence_number = from + i as i64;
+                let cached = usize::try_from(sequence_number - self.cold_below)
+                    .ok()
+                    .and_then(|at| self.bodies.get(at));
+                let disk = match cached {
+                    Some(_) => None,
+                    None => self.segments.file(e.segment).map(|file| OnDisk {
+                        file: file.clone(),
+                        record_at: u64::from(e.record_at),
                         len: u64::from(e.len),
-                    })
-                });
-                (e.event.clone(), disk)
+                    }),
+                };
+                let event = StoredEvent {
+                    sequence_number,
+                    offset: e.offset,
+                    enqueued_ms: e.enqueued_ms,
+                    bytes: cached.cloned().unwrap_or_default(),
+                };
+                (event, disk)
             })
             .collect()
     }
@@ -451,11 +464,8 @@ impl PartitionLog {
             Some((s, o, t)) => (s, o, Some(t)),
             None => (-1, -1, None),
         };
-        let first_visible = self
-            .events
-            .front()
-            .map(|e| e.event.sequence_number)
-            .filter(|&s| s < self.visible);
+        let first_visible =
+            Some(self.first).filter(|&s| !self.index.is_empty() && s < self.visible);
         PartitionInfo {
             begin_sequence_number: first_visible.unwrap_or(last_sequence_number),
             last_sequence_number,
@@ -573,6 +583,15 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![3, 4]
         );
+    }
+
+    /// A read stops at its byte budget, but always returns one event.
+    #[test]
+    fn reads_are_bounded_by_bytes() {
+        let log = log_with(10); // 10 bytes each
+        assert_eq!(log.read_within(0, 100, 35).len(), 3);
+        assert_eq!(log.read_within(0, 2, 35).len(), 2);
+        assert_eq!(log.read_within(4, 100, 1).len(), 1);
     }
 
     /// A failing stamp leaves the log as it was: all of a batch or none of it.

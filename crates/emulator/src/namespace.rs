@@ -172,20 +172,20 @@ impl Namespace {
             return Ok(Arc::new(Self::new(config)));
         };
         let lock = DirLock::acquire(&durable.dir)?;
-        let now = crate::clock::now_ms();
-        let (mut logs, mut files) = (Vec::new(), Vec::new());
         // The cache is shared out evenly: each partition keeps its newest bodies within
         // its share.
         let partitions: u64 = config.hubs.iter().map(|h| h.partition_count as u64).sum();
         let budget = durable.cache_bytes.map(|b| b / partitions.max(1));
-        for hub in &config.hubs {
-            for partition in 0..hub.partition_count {
-                let dir = partition_dir(&durable.dir, &hub.name, partition);
-                let (log, file) = recover_partition(dir, &config, now, budget)?;
-                logs.push(log);
-                files.push(file);
-            }
-        }
+        let dirs: Vec<PathBuf> = config
+            .hubs
+            .iter()
+            .flat_map(|hub| {
+                (0..hub.partition_count).map(|p| partition_dir(&durable.dir, &hub.name, p))
+            })
+            .collect();
+        let (logs, files) = recover_partitions(dirs, &config, budget)?
+            .into_iter()
+            .unzip();
         let (journal, writer) = journal::start(files, lock, durable.sync, durable.segment_bytes);
         let ns = Arc::new(Self::build(config, logs, Some(journal)));
         writer.spawn(Arc::downgrade(&ns))?;
@@ -251,27 +251,72 @@ fn partition_dir(root: &Path, hub: &str, partition: usize) -> PathBuf {
         .join(partition.to_string())
 }
 
+/// Recovers every partition directory, a few at a time (one per core: recovery reads and
+/// checks every record, so a restart's downtime is the slowest core's share).
+fn recover_partitions(
+    dirs: Vec<PathBuf>,
+    config: &Config,
+    cache_budget: Option<u64>,
+) -> std::io::Result<Vec<(PartitionLog, PartitionFiles)>> {
+    let now = crate::clock::now_ms();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(dirs.len())
+        .max(1);
+    let mut recovered: Vec<(usize, std::io::Result<(PartitionLog, PartitionFiles)>)> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        // One segment's buffer per worker, reused for every file it reads.
+                        let (mut buf, mut done) = (Vec::new(), Vec::new());
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(dir) = dirs.get(i) else {
+                                return done;
+                            };
+                            let partition =
+                                recover_partition(dir.clone(), config, now, cache_budget, &mut buf);
+                            let failed = partition.is_err();
+                            done.push((i, partition));
+                            if failed {
+                                return done;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+    if recovered.len() < dirs.len() && recovered.iter().all(|(_, r)| r.is_ok()) {
+        return Err(std::io::Error::other("a recovery worker panicked"));
+    }
+    recovered.sort_by_key(|(i, _)| *i);
+    recovered.into_iter().map(|(_, r)| r).collect()
+}
+
 fn recover_partition(
     dir: PathBuf,
     config: &Config,
     now_ms: i64,
     cache_budget: Option<u64>,
+    buf: &mut Vec<u8>,
 ) -> std::io::Result<(PartitionLog, PartitionFiles)> {
     let context = |e: std::io::Error| {
         std::io::Error::new(e.kind(), format!("durable store {}: {e}", dir.display()))
     };
-    let r = segment::recover(&dir, cache_budget).map_err(context)?;
+    let r = segment::recover(&dir, buf).map_err(context)?;
     if r.truncated_bytes > 0 {
         tracing::warn!(dir = %dir.display(), bytes = r.truncated_bytes, "recovered after a crash: cut a torn tail");
     }
     let next = (r.next_sequence, r.next_offset);
-    tracing::debug!(dir = %dir.display(), events = r.events.len(), next_sequence = next.0, "partition recovered");
-    let located = r
-        .events
-        .into_iter()
-        .zip(r.locations.into_iter().map(Some))
-        .collect();
-    let mut log = PartitionLog::recovered(located, next.0, next.1, cache_budget);
+    tracing::debug!(dir = %dir.display(), events = r.index.len(), next_sequence = next.0, "partition recovered");
+    let paths = r.segments.iter().map(|s| s.path.clone());
+    let mut log = PartitionLog::recovered(r.index, r.first_sequence, paths, next, cache_budget);
     log.trim(&config.retention, now_ms);
     let mut files = PartitionFiles::open(dir.clone(), r.segments, next).map_err(context)?;
     files.drop_segments_below(log.first_sequence());

@@ -28,7 +28,7 @@ pub(crate) fn put_token(ns: &Namespace, grants: &Grants, request: &Message) -> M
         put.expiration_ms,
     ) {
         Ok((path, expiry)) => {
-            tracing::debug!(audience = %put.audience, %path, expiry, "token accepted");
+            tracing::debug!(audience = %put.audience, r#type = %put.token_type, %path, expiry, "token accepted");
             grants.grant(path, expiry);
             Response::ok(202, "Accepted", Value::Null)
         }

@@ -14,14 +14,14 @@
 //! off (the file is truncated, later segments are removed).
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::log::{OnDisk, StoredEvent};
+use crate::log::{Indexed, OnDisk, StoredEvent};
 
 /// First bytes of every segment file (format version 1).
 const MAGIC: &[u8; 8] = b"EHSEG\0\0\x01";
@@ -83,8 +83,8 @@ pub(crate) fn read_run(run: Vec<(StoredEvent, OnDisk)>) -> io::Result<Vec<Stored
     run.into_iter()
         .map(|(mut event, at)| {
             let pos = usize::try_from(at.record_at - start).map_err(io::Error::other)?;
-            let read = read_record(&data, pos, event.sequence_number, event.offset)
-                .filter(|r| r.bytes.len() as u64 == at.len)
+            let message = check_record(&data, pos, event.sequence_number, event.offset)
+                .filter(|r| r.message.len() as u64 == at.len)
                 .ok_or_else(|| {
                     io::Error::new(
                         io::ErrorKind::InvalidData,
@@ -95,8 +95,9 @@ pub(crate) fn read_run(run: Vec<(StoredEvent, OnDisk)>) -> io::Result<Vec<Stored
                             at.record_at
                         ),
                     )
-                })?;
-            event.bytes = read.bytes;
+                })?
+                .message;
+            event.bytes = data.slice(message);
             Ok(event)
         })
         .collect()
@@ -113,16 +114,15 @@ pub(crate) struct Segment {
     pub len: u64,
 }
 
-/// What a partition directory held.
+/// What a partition directory held: an index of its events, not their bodies (those are
+/// read back from the files when asked for).
 #[derive(Debug, Default)]
 pub(crate) struct Recovered {
-    /// Every whole event, in sequence order.
-    pub events: Vec<StoredEvent>,
-    /// Where each of `events` is on disk.
-    pub locations: Vec<OnDisk>,
-    /// Bytes of the bodies still held, and how many of the oldest were dropped.
-    kept_bytes: u64,
-    dropped: usize,
+    /// Every whole event, in sequence order from `first_sequence`; `segment` is an index
+    /// into `segments`.
+    pub index: Vec<Indexed>,
+    /// Sequence number of the first event of `index`.
+    pub first_sequence: i64,
     /// Surviving segments, oldest first (the last one is appended to).
     pub segments: Vec<Segment>,
     /// Sequence number and offset the next event gets.
@@ -134,10 +134,9 @@ pub(crate) struct Recovered {
 }
 
 /// Reads a partition directory (created if missing), truncating any torn tail on disk.
-/// With `keep`, only the newest bodies within that many bytes are kept (the others are
-/// dropped segment by segment as the files are read, so recovery needs about `keep` plus
-/// one segment of memory, not the whole store); `locations` says where every body is.
-pub(crate) fn recover(dir: &Path, keep: Option<u64>) -> io::Result<Recovered> {
+/// Every record is checked; only its position, time and length are kept, so recovery needs
+/// the index plus one segment of memory (`buf`, reused from call to call), not the store.
+pub(crate) fn recover(dir: &Path, buf: &mut Vec<u8>) -> io::Result<Recovered> {
     fs::create_dir_all(dir)?;
     let mut bases: Vec<(i64, PathBuf)> = fs::read_dir(dir)?
         .filter_map(Result::ok)
@@ -163,8 +162,10 @@ pub(crate) fn recover(dir: &Path, keep: Option<u64>) -> io::Result<Recovered> {
             fs::remove_file(&path)?;
             continue;
         }
-        let data = Bytes::from(fs::read(&path)?);
-        let header = parse_header(&data).filter(|(seq, off)| {
+        buf.clear();
+        fs::File::open(&path)?.read_to_end(buf)?;
+        let data = &buf[..];
+        let header = parse_header(data).filter(|(seq, off)| {
             *seq == base
                 && (out.segments.is_empty() || (*seq, *off) == (out.next_sequence, out.next_offset))
         });
@@ -177,12 +178,9 @@ pub(crate) fn recover(dir: &Path, keep: Option<u64>) -> io::Result<Recovered> {
         };
         if out.segments.is_empty() {
             (out.next_sequence, out.next_offset) = (base_sequence, base_offset);
+            out.first_sequence = base_sequence;
         }
-        let path: Arc<Path> = Arc::from(path.as_path());
-        let valid = read_records(&data, &path, &mut out);
-        if let Some(keep) = keep {
-            drop_oldest_bodies(&mut out, keep);
-        }
+        let valid = index_records(data, out.segments.len() as u32, &mut out);
         if valid < data.len() {
             broken = true;
             let cut = (data.len() - valid) as u64;
@@ -195,24 +193,13 @@ pub(crate) fn recover(dir: &Path, keep: Option<u64>) -> io::Result<Recovered> {
         }
         out.segments.push(Segment {
             base,
-            path,
+            path: Arc::from(path.as_path()),
             len: valid as u64,
         });
     }
+    // The index lives as long as the log: not with the slack of its growth.
+    out.index.shrink_to_fit();
     Ok(out)
-}
-
-/// Drops the oldest bodies of `out.events` while the kept ones add up to more than `keep`
-/// (the dropped ones are a prefix, so each call starts where the last one stopped).
-fn drop_oldest_bodies(out: &mut Recovered, keep: u64) {
-    while out.kept_bytes > keep {
-        let Some(e) = out.events.get_mut(out.dropped) else {
-            break;
-        };
-        out.kept_bytes -= e.bytes.len() as u64;
-        e.bytes = Bytes::new();
-        out.dropped += 1;
-    }
 }
 
 fn parse_header(data: &[u8]) -> Option<(i64, i64)> {
@@ -224,25 +211,36 @@ fn parse_header(data: &[u8]) -> Option<(i64, i64)> {
     Some((le(8..16)?, le(16..24)?))
 }
 
-/// Appends the whole, consistent records of `data` to `out`; returns the valid length.
-fn read_records(data: &Bytes, file: &Arc<Path>, out: &mut Recovered) -> usize {
+/// Indexes the whole, consistent records of segment `segment` (`data`) into `out`; returns
+/// the valid length.
+fn index_records(data: &[u8], segment: u32, out: &mut Recovered) -> usize {
     let mut pos = SEGMENT_HEADER_LEN as usize;
-    while let Some(event) = read_record(data, pos, out.next_sequence, out.next_offset) {
-        out.locations.push(OnDisk {
-            file: file.clone(),
-            record_at: pos as u64,
-            len: event.bytes.len() as u64,
+    while let Some(record) = check_record(data, pos, out.next_sequence, out.next_offset) {
+        let len = record.message.len();
+        out.index.push(Indexed {
+            offset: out.next_offset,
+            enqueued_ms: record.enqueued_ms,
+            len: len as u32,
+            segment,
+            record_at: pos as u32,
         });
-        pos += RECORD_PREFIX + RECORD_FIELDS + event.bytes.len();
-        out.kept_bytes += event.bytes.len() as u64;
+        pos = record.message.end;
         out.next_sequence += 1;
-        out.next_offset += event.bytes.len() as i64;
-        out.events.push(event);
+        out.next_offset += len as i64;
     }
     pos
 }
 
-fn read_record(data: &Bytes, pos: usize, sequence: i64, offset: i64) -> Option<StoredEvent> {
+/// A record that checked out.
+struct Record {
+    enqueued_ms: i64,
+    /// Where its message is in the data.
+    message: std::ops::Range<usize>,
+}
+
+/// The record at `pos` of `data` if it is whole, its checksum matches and it is event
+/// `sequence` at `offset`.
+fn check_record(data: &[u8], pos: usize, sequence: i64, offset: i64) -> Option<Record> {
     let prefix = data.get(pos..pos + RECORD_PREFIX)?;
     let body_len = u32::from_le_bytes(prefix[..4].try_into().ok()?) as usize;
     let crc = u32::from_le_bytes(prefix[4..].try_into().ok()?);
@@ -256,15 +254,12 @@ fn read_record(data: &Bytes, pos: usize, sequence: i64, offset: i64) -> Option<S
     }
     let field =
         |i: usize| i64::from_le_bytes(body[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-    let (seq, off, enqueued_ms) = (field(0), field(1), field(2));
-    if (seq, off) != (sequence, offset) {
+    if (field(0), field(1)) != (sequence, offset) {
         return None;
     }
-    Some(StoredEvent {
-        sequence_number: seq,
-        offset: off,
-        enqueued_ms,
-        bytes: data.slice(body_at + RECORD_FIELDS..body_at + body_len),
+    Some(Record {
+        enqueued_ms: field(2),
+        message: body_at + RECORD_FIELDS..body_at + body_len,
     })
 }
 
@@ -290,6 +285,28 @@ mod tests {
         data
     }
 
+    /// The bodies of what `recover` indexed, read back from the files.
+    fn bodies(r: &Recovered) -> Vec<Vec<u8>> {
+        r.index
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let event = StoredEvent {
+                    sequence_number: r.first_sequence + i as i64,
+                    offset: e.offset,
+                    enqueued_ms: e.enqueued_ms,
+                    bytes: Bytes::new(),
+                };
+                let at = OnDisk {
+                    file: r.segments[e.segment as usize].path.clone(),
+                    record_at: u64::from(e.record_at),
+                    len: u64::from(e.len),
+                };
+                read_run(vec![(event, at)]).unwrap()[0].bytes.to_vec()
+            })
+            .collect()
+    }
+
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("eh-seg-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
@@ -303,9 +320,12 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         write_segment(&dir, 0, 0, &[event(0, 0, b"aa"), event(1, 2, b"bbb")]);
         write_segment(&dir, 2, 5, &[event(2, 5, b"c")]);
-        let r = recover(&dir, None).unwrap();
-        let bodies: Vec<&[u8]> = r.events.iter().map(|e| &e.bytes[..]).collect();
-        assert_eq!(bodies, vec![&b"aa"[..], b"bbb", b"c"]);
+        let r = recover(&dir, &mut Vec::new()).unwrap();
+        assert_eq!(bodies(&r), vec![&b"aa"[..], b"bbb", b"c"]);
+        assert_eq!(
+            r.index.iter().map(|e| e.enqueued_ms).collect::<Vec<_>>(),
+            vec![1000, 1001, 1002]
+        );
         assert_eq!(
             (r.next_sequence, r.next_offset, r.truncated_bytes),
             (3, 6, 0)
@@ -324,8 +344,9 @@ mod tests {
         let first_end = SEGMENT_HEADER_LEN as usize + RECORD_PREFIX + RECORD_FIELDS + 5;
         for cut in first_end + 1..full.len() {
             fs::write(segment_path(&dir, 0), &full[..cut]).unwrap();
-            let r = recover(&dir, None).unwrap();
-            assert_eq!(r.events.len(), 1, "cut at {cut}");
+            let r = recover(&dir, &mut Vec::new()).unwrap();
+            assert_eq!(r.index.len(), 1, "cut at {cut}");
+            assert_eq!(bodies(&r), vec![b"hello"]);
             assert_eq!(r.truncated_bytes, (cut - first_end) as u64);
             assert_eq!(
                 fs::metadata(segment_path(&dir, 0)).unwrap().len(),
@@ -335,7 +356,7 @@ mod tests {
         let mut flipped = full.clone();
         *flipped.last_mut().unwrap() ^= 1;
         fs::write(segment_path(&dir, 0), &flipped).unwrap();
-        assert_eq!(recover(&dir, None).unwrap().events.len(), 1);
+        assert_eq!(recover(&dir, &mut Vec::new()).unwrap().index.len(), 1);
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -348,8 +369,8 @@ mod tests {
         first.truncate(first.len() - 1);
         fs::write(segment_path(&dir, 0), &first).unwrap();
         write_segment(&dir, 2, 2, &[event(2, 2, b"c")]);
-        let r = recover(&dir, None).unwrap();
-        assert_eq!((r.events.len(), r.next_sequence), (1, 1));
+        let r = recover(&dir, &mut Vec::new()).unwrap();
+        assert_eq!((r.index.len(), r.next_sequence), (1, 1));
         assert!(!segment_path(&dir, 2).exists());
         fs::remove_dir_all(&dir).unwrap();
     }

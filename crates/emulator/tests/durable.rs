@@ -114,8 +114,8 @@ async fn segments_roll_and_retention_deletes_them() {
 
 /// Retention 16 times the cache: bodies beyond each partition's share of the cache are
 /// dropped from memory once written and read back from the segment files, in order and
-/// byte for byte, before and after a restart (recovery keeps only the newest within the
-/// budget too).
+/// byte for byte, before and after a restart (recovery indexes the records and caches no
+/// body: every one is read back from disk).
 #[tokio::test]
 async fn retention_beyond_the_cache_is_served_from_disk() {
     let dir = data_dir("cold");

@@ -93,7 +93,7 @@ mod retry;
 mod rpc;
 mod shared;
 
-pub use auth::{SasTokenProvider, Token, TokenKind, TokenProvider};
+pub use auth::{SasTokenProvider, Token, TokenFuture, TokenKind, TokenProvider};
 pub use batch::{CreateBatchOptions, EventDataBatch, TryAddError, TryAddReason};
 pub use checkpoint_store::{Checkpoint, CheckpointStore, Ownership, StoreFuture};
 pub use client_options::{ClientOptions, DEFAULT_CONSUMER_GROUP};

@@ -102,8 +102,8 @@ pub struct Figures {
     pub faults: u64,
     /// Management requests that failed even after retries.
     pub failed_management: u64,
-    /// The longest a killed emulator took to listen again (restart scenario): the clients
-    /// cannot reconnect sooner, so it adds to the stall bound.
+    /// The longest a killed emulator took to listen again (restart scenario; part of the
+    /// longest stall, as the clients cannot reconnect sooner).
     pub longest_restart: Duration,
     /// The emulator's resident memory at the start and the end (bytes; for the in-process
     /// emulator, this process's).
