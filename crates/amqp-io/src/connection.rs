@@ -14,6 +14,7 @@ use crate::command::Command;
 use crate::driver::{now, Driver};
 use crate::session::Session;
 use crate::tls::TlsConfig;
+use crate::websocket::WebSocketStream;
 use crate::Error;
 
 /// Capacity of the data channel (sends): enough to keep the task busy between wakeups,
@@ -77,6 +78,26 @@ impl Connection {
         stream.set_nodelay(true)?;
         let stream = tls.connect(server_name, stream).await?;
         Self::open_on(stream, config).await
+    }
+
+    /// Connects over AMQP over WebSockets: TCP to `addr`, then TLS when `tls` names the
+    /// server to verify and the roots (`wss://`), then the WebSocket handshake for `url`
+    /// (`ws[s]://{host}:{port}/$servicebus/websocket`), SASL and open.
+    pub async fn connect_websocket(
+        addr: &str,
+        url: &str,
+        tls: Option<(&str, &TlsConfig)>,
+        config: ConnectionConfig,
+    ) -> Result<Self, Error> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        match tls {
+            Some((server_name, tls)) => {
+                let stream = tls.connect(server_name, stream).await?;
+                Self::open_on(WebSocketStream::connect(stream, url).await?, config).await
+            }
+            None => Self::open_on(WebSocketStream::connect(stream, url).await?, config).await,
+        }
     }
 
     /// Runs the client handshake on an already-connected stream (any transport).

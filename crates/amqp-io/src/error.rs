@@ -31,6 +31,9 @@ pub enum Error {
     /// TLS setup failed.
     #[error("tls: {0}")]
     Tls(String),
+    /// The WebSocket handshake failed (the URL, the server's answer or the subprotocol).
+    #[error("websocket: {0}")]
+    WebSocket(String),
 }
 
 fn display_opt(e: &Option<AmqpError>) -> String {

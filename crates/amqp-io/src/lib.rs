@@ -10,6 +10,7 @@
 //! - [`server`]: accepting a connection and answering the links the peer attaches.
 //! - `session`, `sender`, `receiver`: the link handles.
 //! - [`tls`]: rustls configuration for both roles.
+//! - [`websocket`]: AMQP over WebSockets, both roles.
 //!
 //! # Example
 //! ```no_run
@@ -37,6 +38,7 @@ mod sender;
 pub mod server;
 mod session;
 pub mod tls;
+pub mod websocket;
 
 pub use connection::Connection;
 pub use error::Error;
@@ -45,6 +47,7 @@ pub use sender::{PendingOutcome, Sender};
 pub use server::{accept, IncomingLink};
 pub use session::Session;
 pub use tls::{TlsConfig, TlsServerConfig};
+pub use websocket::WebSocketStream;
 
 /// The crate README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

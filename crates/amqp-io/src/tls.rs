@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
@@ -39,9 +39,19 @@ impl TlsConfig {
     /// Trusts only the certificates in a PEM bundle (e.g. a local emulator's self-signed CA).
     pub fn from_pem_roots(pem: &[u8]) -> Result<Self, Error> {
         let mut roots = RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| Error::Tls(format!("bad PEM certificate: {e}")))?;
-            roots.add(cert).map_err(|e| Error::Tls(e.to_string()))?;
+        add_pem(&mut roots, pem)?;
+        Self::with_roots(roots)
+    }
+
+    /// Trusts the web PKI roots and the certificates in each PEM bundle of `extra` (a
+    /// private CA, a TLS-inspecting proxy's, a local emulator's).
+    pub fn webpki_and_pem_roots<'a>(
+        extra: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Self, Error> {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for pem in extra {
+            add_pem(&mut roots, pem)?;
         }
         Self::with_roots(roots)
     }
@@ -65,15 +75,29 @@ impl TlsConfig {
         self.config.clone()
     }
 
-    pub(crate) async fn connect(
+    /// Runs the TLS handshake on `stream`, verifying the server as `server_name`.
+    pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
         server_name: &str,
-        stream: TcpStream,
-    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Error> {
+        stream: S,
+    ) -> Result<tokio_rustls::client::TlsStream<S>, Error> {
         let name =
             ServerName::try_from(server_name.to_owned()).map_err(|e| Error::Tls(e.to_string()))?;
         Ok(self.connector.connect(name, stream).await?)
     }
+}
+
+/// Adds every certificate of a PEM bundle; a bundle with none is an error (a wrong file).
+fn add_pem(roots: &mut RootCertStore, pem: &[u8]) -> Result<(), Error> {
+    let before = roots.len();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| Error::Tls(format!("bad PEM certificate: {e}")))?;
+        roots.add(cert).map_err(|e| Error::Tls(e.to_string()))?;
+    }
+    if roots.len() == before {
+        return Err(Error::Tls("no certificate in the PEM data".into()));
+    }
+    Ok(())
 }
 
 /// Server TLS settings.
@@ -110,7 +134,7 @@ impl TlsServerConfig {
     /// Runs the TLS handshake on an accepted stream (TCP, or any other byte stream).
     pub async fn accept<S>(&self, stream: S) -> Result<tokio_rustls::server::TlsStream<S>, Error>
     where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+        S: AsyncRead + AsyncWrite + Unpin,
     {
         Ok(self.acceptor.accept(stream).await?)
     }

@@ -1,7 +1,7 @@
 //! The connection options every command but `emulator` shares, and the clients built from
 //! them.
 
-use eventhubs::{ClientOptions, ConsumerClient, ProducerClient};
+use eventhubs::{ClientOptions, ConsumerClient, ProducerClient, TransportType};
 
 use crate::fail::Failure;
 
@@ -23,10 +23,26 @@ pub(crate) struct ConnectArgs {
     /// Consumer group.
     #[arg(short = 'g', long, default_value = eventhubs::DEFAULT_CONSUMER_GROUP)]
     pub consumer_group: String,
+    /// Connect over AMQP on TCP (port 5671) or over WebSockets (port 443, for networks
+    /// that only open that port). With the emulator, point the connection string at its
+    /// --ws-port or --wss-port.
+    #[arg(long, value_enum, default_value = "tcp")]
+    transport: Transport,
+    /// Also trust the root certificates in this PEM file (a private CA, a TLS-inspecting
+    /// proxy, the emulator's --tls-cert); `SSL_CERT_FILE` is honoured too.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<std::path::PathBuf>,
     /// Log level on stderr: error, warn, info, debug, trace (or a tracing filter). Errors
     /// that end the command are printed whatever the level.
     #[arg(long, default_value = "error")]
     log_level: String,
+}
+
+/// `--transport` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Transport {
+    Tcp,
+    Websockets,
 }
 
 impl ConnectArgs {
@@ -57,11 +73,25 @@ impl ConnectArgs {
         })
     }
 
+    /// The client options --transport and --ca-file ask for.
+    fn options(&self) -> Result<ClientOptions, Failure> {
+        let mut options = ClientOptions::default().transport_type(match self.transport {
+            Transport::Tcp => TransportType::AmqpTcp,
+            Transport::Websockets => TransportType::AmqpWebSockets,
+        });
+        if let Some(path) = &self.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| Failure::usage(format!("--ca-file {}: {e}", path.display())))?;
+            options = options.add_root_certificates(pem);
+        }
+        Ok(options)
+    }
+
     pub(crate) fn producer(&self) -> Result<ProducerClient, Failure> {
         ProducerClient::from_connection_string(
             self.connection_string()?,
             self.hub.as_deref(),
-            ClientOptions::default(),
+            self.options()?,
         )
         .map_err(construction)
     }
@@ -71,7 +101,7 @@ impl ConnectArgs {
             self.connection_string()?,
             self.hub.as_deref(),
             &self.consumer_group,
-            ClientOptions::default(),
+            self.options()?,
         )
         .map_err(construction)
     }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use eventhubs_amqp_io::TlsServerConfig;
 use eventhubs_emulator::namespace::Namespace;
 use eventhubs_emulator::server;
-use eventhubs_emulator::{connection_string, Config, DurableStorage, Storage, SyncPolicy};
+use eventhubs_emulator::{
+    connection_string, websocket_url, Config, DurableStorage, Listeners, Storage, SyncPolicy,
+};
 use tokio::net::TcpListener;
 
 /// How long stopping waits for the durable store's last writes.
@@ -52,6 +54,14 @@ pub(crate) struct Args {
     /// AMQPS port (with --tls-cert); 0 picks a free one.
     #[arg(long, default_value_t = 5671)]
     tls_port: u16,
+    /// Also serve AMQP over WebSockets (`ws://HOST:PORT/$servicebus/websocket`) on this
+    /// port; 0 picks a free one.
+    #[arg(long, value_name = "PORT")]
+    ws_port: Option<u16>,
+    /// Also serve AMQP over WebSockets with TLS (`wss://`, the --tls-cert certificate) on
+    /// this port; 0 picks a free one.
+    #[arg(long, value_name = "PORT", requires = "tls_cert")]
+    wss_port: Option<u16>,
 }
 
 /// `--sync` values.
@@ -91,9 +101,39 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(tls_listener(&args.host, args.tls_port, cert, key).await?),
+        (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
         _ => None,
     };
+    let mut listeners = Listeners::new(listener);
+    // What the extra listeners print after the connection strings: (label, address).
+    let mut extra = Vec::new();
+    if let Some(tls) = &tls {
+        let l = bind(&args.host, args.tls_port, "TLS").await?;
+        extra.push((
+            "tls listening on",
+            l.local_addr().map_err(|e| e.to_string())?,
+            None,
+        ));
+        listeners = listeners.amqps(l, tls.clone());
+    }
+    if let Some(port) = args.ws_port {
+        let l = bind(&args.host, port, "WebSockets").await?;
+        extra.push((
+            "websocket listening on",
+            l.local_addr().map_err(|e| e.to_string())?,
+            Some("ws"),
+        ));
+        listeners = listeners.websocket(l, None);
+    }
+    if let (Some(port), Some(tls)) = (args.wss_port, &tls) {
+        let l = bind(&args.host, port, "TLS WebSockets").await?;
+        extra.push((
+            "secure websocket listening on",
+            l.local_addr().map_err(|e| e.to_string())?,
+            Some("wss"),
+        ));
+        listeners = listeners.websocket(l, Some(tls.clone()));
+    }
     let namespace = Namespace::open(config).map_err(|e| e.to_string())?;
     if let Storage::Durable(d) = &namespace.config.storage {
         let events: u64 = namespace.hubs.iter().map(|h| h.stored_events()).sum();
@@ -123,19 +163,18 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
             connection_string(addr, &namespace.config, Some(&hub.name))
         );
     }
-    let ns = namespace.clone();
-    let served = match tls {
-        Some((tls_listener, tls)) => {
-            let tls_addr = tls_listener.local_addr().map_err(|e| e.to_string())?;
-            let _ = writeln!(stdout, "tls listening on {tls_addr}");
-            let _ = stdout.flush();
-            server::run_with_tls(listener, tls_listener, tls, ns, shutdown_signal()).await
+    for (label, addr, scheme) in extra {
+        match scheme {
+            Some(scheme) => {
+                let _ = writeln!(stdout, "{label} {}", websocket_url(scheme, addr));
+            }
+            None => {
+                let _ = writeln!(stdout, "{label} {addr}");
+            }
         }
-        None => {
-            let _ = stdout.flush();
-            server::run_with(listener, ns, shutdown_signal()).await
-        }
-    };
+    }
+    let _ = stdout.flush();
+    let served = server::run_on(listeners, namespace.clone(), shutdown_signal()).await;
     // Write what is staged before the process exits (the writer thread would not outlive it).
     namespace.close_store(STORE_CLOSE_WAIT).await;
     served.map_err(|e| e.to_string())?;
@@ -143,20 +182,18 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Binds the AMQPS listener and loads its certificate and key.
-async fn tls_listener(
-    host: &str,
-    port: u16,
-    cert: &Path,
-    key: &Path,
-) -> Result<(TcpListener, TlsServerConfig), String> {
+/// Loads the TLS certificate and key.
+fn tls_config(cert: &Path, key: &Path) -> Result<TlsServerConfig, String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-    let tls = TlsServerConfig::from_pem(&read(cert)?, &read(key)?)
-        .map_err(|e| format!("--tls-cert/--tls-key: {e}"))?;
-    let listener = TcpListener::bind((host, port))
+    TlsServerConfig::from_pem(&read(cert)?, &read(key)?)
+        .map_err(|e| format!("--tls-cert/--tls-key: {e}"))
+}
+
+/// Binds one of the extra listeners.
+async fn bind(host: &str, port: u16, what: &str) -> Result<TcpListener, String> {
+    TcpListener::bind((host, port))
         .await
-        .map_err(|e| format!("cannot listen for TLS on {host}:{port}: {e}"))?;
-    Ok((listener, tls))
+        .map_err(|e| format!("cannot listen for {what} on {host}:{port}: {e}"))
 }
 
 async fn shutdown_signal() {

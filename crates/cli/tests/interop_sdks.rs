@@ -1,8 +1,6 @@
 //! The official Python (`azure-eventhub`) and JS (`@azure/event-hubs`) SDKs, pinned in
 //! interop/, against a freshly started `eh emulator`, one scenario script per test.
 
-use std::process::Command;
-
 mod common;
 
 use eventhubs_test_support::{interop_python as python, repo_root};
@@ -11,19 +9,10 @@ use eventhubs_test_support::{interop_python as python, repo_root};
 /// 0 and print a line `ok`.
 fn run_peer(program: &std::path::Path, args: &[std::path::PathBuf], dir: &std::path::Path) {
     let mut emulator = common::start_eh::<[&str; 0], &str>([], 0);
-    let out = Command::new(program)
-        .args(args)
-        .arg(&emulator.connection_string)
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    let mut args: Vec<std::ffi::OsString> = args.iter().map(|a| a.clone().into()).collect();
+    args.push(emulator.connection_string.clone().into());
+    common::peer_ok(program, &args, dir);
     emulator.kill();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.lines().any(|l| l == "ok"),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Runs `interop/python/<script>` with the pinned Python SDK.

@@ -15,12 +15,9 @@ use eventhubs_test_support::client::{
 
 #[tokio::test]
 async fn amqps_listener() {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let dir = std::env::temp_dir().join(format!("eh-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, ck.cert.pem()).unwrap();
-    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = common::localhost_certificate(&dir);
+    let cert_pem = std::fs::read(&cert).unwrap();
 
     let mut running = common::start_eh(
         [
@@ -39,7 +36,7 @@ async fn amqps_listener() {
         .unwrap_or_else(|| panic!("{:?}", running.more))
         .to_owned();
 
-    let trusted = TlsConfig::from_pem_roots(ck.cert.pem().as_bytes()).unwrap();
+    let trusted = TlsConfig::from_pem_roots(&cert_pem).unwrap();
     let conn = Connection::connect_tls(
         &tls_addr,
         "localhost",

@@ -51,7 +51,7 @@ mod stamp;
 pub use config::{Config, ConfigError, DurableStorage, HubConfig, Storage, SyncPolicy};
 pub use faults::Faults;
 pub use log::{PartitionInfo, StoredEvent};
-pub use server::{connection_string, run, Emulator, Service};
+pub use server::{connection_string, run, websocket_url, Emulator, Listeners, Service, Transports};
 
 /// The crate README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventhubs_amqp_io::TlsServerConfig;
+use eventhubs_amqp_io::{TlsServerConfig, WebSocketStream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
@@ -37,7 +37,7 @@ pub async fn run_with(
     ns: Arc<Namespace>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve(listener, None, ns, shutdown).await
+    serve(Listeners::new(listener), ns, shutdown).await
 }
 
 /// Like [`run_with`], also serving AMQP over TLS (AMQPS, the service's port 5671) on a
@@ -49,19 +49,83 @@ pub async fn run_with_tls(
     ns: Arc<Namespace>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve(listener, Some((tls_listener, tls)), ns, shutdown).await
+    serve(
+        Listeners::new(listener).amqps(tls_listener, tls),
+        ns,
+        shutdown,
+    )
+    .await
 }
 
-/// Accepts from `tls` when there is one; never resolves otherwise.
-async fn accept_tls(
-    tls: Option<&(TcpListener, TlsServerConfig)>,
-) -> std::io::Result<(TcpStream, SocketAddr, Option<TlsServerConfig>)> {
-    match tls {
-        Some((listener, config)) => {
-            let (stream, peer) = listener.accept().await?;
-            Ok((stream, peer, Some(config.clone())))
+/// Like [`run_with`] on every listener of `listeners` (AMQP, AMQPS, WebSockets).
+pub async fn run_on(
+    listeners: Listeners,
+    ns: Arc<Namespace>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve(listeners, ns, shutdown).await
+}
+
+/// How the clients of a listener speak.
+#[derive(Debug, Clone)]
+enum Transport {
+    Amqp,
+    Amqps(TlsServerConfig),
+    /// AMQP over WebSockets, over TLS when there is a config.
+    WebSocket(Option<TlsServerConfig>),
+}
+
+/// The sockets an emulator serves: AMQP, and optionally AMQPS and AMQP over WebSockets
+/// (plain `ws://` and TLS `wss://`), all the same namespace.
+#[derive(Debug)]
+pub struct Listeners {
+    listeners: Vec<(TcpListener, Transport)>,
+    websocket_message_bytes: usize,
+}
+
+impl Listeners {
+    /// AMQP on `listener`.
+    pub fn new(listener: TcpListener) -> Self {
+        Self {
+            listeners: vec![(listener, Transport::Amqp)],
+            websocket_message_bytes: eventhubs_amqp_io::websocket::DEFAULT_MAX_WRITE_MESSAGE,
         }
-        None => std::future::pending().await,
+    }
+
+    /// Also AMQP over TLS on `listener`.
+    pub fn amqps(mut self, listener: TcpListener, tls: TlsServerConfig) -> Self {
+        self.listeners.push((listener, Transport::Amqps(tls)));
+        self
+    }
+
+    /// Also AMQP over WebSockets on `listener` (`ws://host:port/$servicebus/websocket`),
+    /// over TLS (`wss://`) when `tls` is given.
+    pub fn websocket(mut self, listener: TcpListener, tls: Option<TlsServerConfig>) -> Self {
+        self.listeners.push((listener, Transport::WebSocket(tls)));
+        self
+    }
+
+    /// Writes WebSocket messages of at most `bytes` (default 64 KiB): a small size makes
+    /// AMQP frames span messages, as some peers send them.
+    pub fn websocket_message_bytes(mut self, bytes: usize) -> Self {
+        self.websocket_message_bytes = bytes.max(1);
+        self
+    }
+
+    /// The next accepted socket, with how it speaks (cancel-safe: `poll_accept` keeps no
+    /// state between polls).
+    async fn accept(&self) -> std::io::Result<(TcpStream, SocketAddr, Transport)> {
+        std::future::poll_fn(|cx| {
+            for (listener, transport) in &self.listeners {
+                if let std::task::Poll::Ready(r) = listener.poll_accept(cx) {
+                    return std::task::Poll::Ready(
+                        r.map(|(stream, peer)| (stream, peer, transport.clone())),
+                    );
+                }
+            }
+            std::task::Poll::Pending
+        })
+        .await
     }
 }
 
@@ -105,8 +169,7 @@ impl Service {
 }
 
 async fn serve(
-    listener: TcpListener,
-    tls: Option<(TcpListener, TlsServerConfig)>,
+    listeners: Listeners,
     ns: Arc<Namespace>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -115,6 +178,7 @@ async fn serve(
     let service = Service::with_stop(ns.clone(), stop_rx, Some(Arc::new(Semaphore::new(max))));
     // Sockets in all: the open connections and as many again in their handshake.
     let limit = Arc::new(Semaphore::new(max.saturating_mul(2)));
+    let message_bytes = listeners.websocket_message_bytes;
     let mut refused = RefusalLog::default();
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
@@ -122,11 +186,10 @@ async fn serve(
     loop {
         let accepted = tokio::select! {
             _ = &mut shutdown => break,
-            a = listener.accept() => a.map(|(stream, peer)| (stream, peer, None)),
-            a = accept_tls(tls.as_ref()) => a,
+            a = listeners.accept() => a,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
         };
-        let (stream, peer, tls) = match accepted {
+        let (stream, peer, transport) = match accepted {
             Ok(a) => a,
             Err(e) => {
                 // Out of file descriptors and the like: back off rather than spin.
@@ -145,15 +208,46 @@ async fn serve(
         let service = service.clone();
         let handshake = ns.config.handshake_timeout;
         tasks.spawn(async move {
-            tracing::debug!(%peer, tls = tls.is_some(), "accepted");
-            match tls {
-                None => service.serve_connection(stream).await,
-                // The TLS handshake is bounded like the AMQP one that follows.
-                Some(tls) => match tokio::time::timeout(handshake, tls.accept(stream)).await {
-                    Ok(Ok(stream)) => service.serve_connection(stream).await,
-                    Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
-                    Err(_) => tracing::info!(%peer, "TLS handshake not completed in time"),
-                },
+            tracing::debug!(%peer, ?transport, "accepted");
+            // TLS and WebSocket handshakes are bounded like the AMQP one that follows.
+            let bounded =
+                |what: &'static str, r: Result<Result<(), eventhubs_amqp_io::Error>, _>| match r {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::info!(%peer, error = %e, "{what} handshake failed"),
+                    Err(_) => tracing::info!(%peer, "{what} handshake not completed in time"),
+                };
+            match transport {
+                Transport::Amqp => service.serve_connection(stream).await,
+                Transport::Amqps(tls) => {
+                    match tokio::time::timeout(handshake, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => service.serve_connection(stream).await,
+                        r => bounded("TLS", r.map(|r| r.map(drop))),
+                    }
+                }
+                Transport::WebSocket(None) => {
+                    match tokio::time::timeout(handshake, WebSocketStream::accept(stream)).await {
+                        Ok(Ok(ws)) => {
+                            service
+                                .serve_connection(ws.with_max_write_message(message_bytes))
+                                .await;
+                        }
+                        r => bounded("WebSocket", r.map(|r| r.map(drop))),
+                    }
+                }
+                Transport::WebSocket(Some(tls)) => {
+                    let upgrade = async {
+                        let stream = tls.accept(stream).await?;
+                        WebSocketStream::accept(stream).await
+                    };
+                    match tokio::time::timeout(handshake, upgrade).await {
+                        Ok(Ok(ws)) => {
+                            service
+                                .serve_connection(ws.with_max_write_message(message_bytes))
+                                .await;
+                        }
+                        r => bounded("TLS WebSocket", r.map(|r| r.map(drop))),
+                    }
+                }
             }
             drop(permit);
         });
@@ -194,11 +288,51 @@ impl RefusalLog {
     }
 }
 
+/// The transports an in-process [`Emulator`] serves besides AMQP on TCP, each on a free
+/// loopback port of its own.
+///
+/// ```no_run
+/// # async fn demo(tls: eventhubs_amqp_io::TlsServerConfig) -> std::io::Result<()> {
+/// use eventhubs_emulator::{Config, Emulator, Transports};
+/// let em = Emulator::start_with(Config::default(), Transports::default().tls(tls).websocket()).await?;
+/// println!("{:?} {:?}", em.websocket_url(), em.secure_websocket_url());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "setters return the changed value: use it"]
+pub struct Transports {
+    tls: Option<TlsServerConfig>,
+    websocket: bool,
+    websocket_message_bytes: Option<usize>,
+}
+
+impl Transports {
+    /// AMQPS with this certificate (and `wss://` too, with [`Transports::websocket`]).
+    pub fn tls(mut self, tls: TlsServerConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// AMQP over WebSockets: `ws://`, and `wss://` when TLS is configured.
+    pub fn websocket(mut self) -> Self {
+        self.websocket = true;
+        self
+    }
+
+    /// WebSocket messages the emulator writes hold at most `bytes` (default 64 KiB).
+    pub fn websocket_message_bytes(mut self, bytes: usize) -> Self {
+        self.websocket_message_bytes = Some(bytes);
+        self
+    }
+}
+
 /// An emulator running in this process on `127.0.0.1:<free port>`; stops when dropped.
 #[derive(Debug)]
 pub struct Emulator {
     addr: SocketAddr,
     tls_addr: Option<SocketAddr>,
+    ws_addr: Option<SocketAddr>,
+    wss_addr: Option<SocketAddr>,
     namespace: Arc<Namespace>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -207,48 +341,71 @@ pub struct Emulator {
 impl Emulator {
     /// Starts an emulator with `config` on a free loopback port.
     pub async fn start(config: Config) -> std::io::Result<Self> {
-        Self::start_inner(config, None, "127.0.0.1:0").await
+        Self::start_inner(config, Transports::default(), "127.0.0.1:0").await
     }
 
     /// Starts an emulator with `config` on `addr` (e.g. `127.0.0.1:5672`, the AMQP port, so
     /// that connection strings need no port: some SDKs put a port into the namespace name
     /// they write in checkpoint blobs, where the others do not).
     pub async fn start_on(config: Config, addr: &str) -> std::io::Result<Self> {
-        Self::start_inner(config, None, addr).await
+        Self::start_inner(config, Transports::default(), addr).await
     }
 
     /// Like [`Emulator::start`], also serving AMQP over TLS on a second free port.
     pub async fn start_with_tls(config: Config, tls: TlsServerConfig) -> std::io::Result<Self> {
-        Self::start_inner(config, Some(tls), "127.0.0.1:0").await
+        Self::start_with(config, Transports::default().tls(tls)).await
+    }
+
+    /// Like [`Emulator::start`], also serving `transports`, each on a free port.
+    pub async fn start_with(config: Config, transports: Transports) -> std::io::Result<Self> {
+        Self::start_inner(config, transports, "127.0.0.1:0").await
     }
 
     async fn start_inner(
         config: Config,
-        tls: Option<TlsServerConfig>,
+        transports: Transports,
         addr: &str,
     ) -> std::io::Result<Self> {
+        let free = || TcpListener::bind("127.0.0.1:0");
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let tls = match tls {
-            Some(config) => Some((TcpListener::bind("127.0.0.1:0").await?, config)),
-            None => None,
-        };
-        let tls_addr = tls.as_ref().map(|(l, _)| l.local_addr()).transpose()?;
+        let mut listeners = Listeners::new(listener);
+        let (mut tls_addr, mut ws_addr, mut wss_addr) = (None, None, None);
+        if let Some(tls) = &transports.tls {
+            let l = free().await?;
+            tls_addr = Some(l.local_addr()?);
+            listeners = listeners.amqps(l, tls.clone());
+        }
+        if transports.websocket {
+            let l = free().await?;
+            ws_addr = Some(l.local_addr()?);
+            listeners = listeners.websocket(l, None);
+            if let Some(tls) = &transports.tls {
+                let l = free().await?;
+                wss_addr = Some(l.local_addr()?);
+                listeners = listeners.websocket(l, Some(tls.clone()));
+            }
+        }
+        if let Some(bytes) = transports.websocket_message_bytes {
+            listeners = listeners.websocket_message_bytes(bytes);
+        }
         let namespace = Namespace::open(config)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, tls, namespace.clone(), async {
+        let task = tokio::spawn(serve(listeners, namespace.clone(), async {
             let _ = stopped.await;
         }));
         Ok(Self {
             addr,
             tls_addr,
+            ws_addr,
+            wss_addr,
             namespace,
             stop: Some(stop),
             task: Some(task),
         })
     }
 
-    /// The TLS listener's address, when started with [`Emulator::start_with_tls`].
+    /// The TLS listener's address, when started with TLS.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
         self.tls_addr
     }
@@ -256,6 +413,26 @@ impl Emulator {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The plain WebSocket listener's address, when started with [`Transports::websocket`].
+    pub fn websocket_addr(&self) -> Option<SocketAddr> {
+        self.ws_addr
+    }
+
+    /// The TLS WebSocket listener's address, when started with WebSockets and TLS.
+    pub fn secure_websocket_addr(&self) -> Option<SocketAddr> {
+        self.wss_addr
+    }
+
+    /// `ws://localhost:{port}/$servicebus/websocket`, when serving WebSockets.
+    pub fn websocket_url(&self) -> Option<String> {
+        self.ws_addr.map(|a| websocket_url("ws", a))
+    }
+
+    /// `wss://localhost:{port}/$servicebus/websocket`, when serving WebSockets over TLS.
+    pub fn secure_websocket_url(&self) -> Option<String> {
+        self.wss_addr.map(|a| websocket_url("wss", a))
     }
 
     /// The namespace (hubs, partitions, counters).
@@ -290,6 +467,26 @@ impl Drop for Emulator {
     }
 }
 
+/// The URL of AMQP over WebSockets on `addr` (`scheme` `ws` or `wss`), named `localhost`
+/// when on loopback or every address (a certificate for `localhost` then matches).
+pub fn websocket_url(scheme: &str, addr: SocketAddr) -> String {
+    format!(
+        "{scheme}://{}:{}{}",
+        host_name(addr),
+        addr.port(),
+        eventhubs_amqp_io::websocket::PATH
+    )
+}
+
+fn host_name(addr: SocketAddr) -> String {
+    // An unspecified address (`0.0.0.0`, `::`) is reachable on loopback too.
+    if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        addr.ip().to_string()
+    }
+}
+
 /// The connection string clients use for an emulator at `addr`.
 pub fn connection_string(addr: SocketAddr, config: &Config, entity_path: Option<&str>) -> String {
     let (name, key) = config
@@ -297,12 +494,7 @@ pub fn connection_string(addr: SocketAddr, config: &Config, entity_path: Option<
         .first()
         .map(|(n, k)| (n.as_str(), k.as_str()))
         .unwrap_or(("", ""));
-    // An unspecified address (`0.0.0.0`, `::`) is reachable on loopback too.
-    let host = if addr.ip().is_loopback() || addr.ip().is_unspecified() {
-        "localhost".to_owned()
-    } else {
-        addr.ip().to_string()
-    };
+    let host = host_name(addr);
     // The AMQP port is the default: left out, as in Microsoft's emulator's connection string.
     let port = match addr.port() {
         5672 => String::new(),

@@ -1,6 +1,7 @@
 //! Client benchmark: our client, the official Python SDK and the official JS SDK doing the
 //! same work against one in-process emulator, in one run. 100-byte events. Rows: batched
-//! send (100-event batches), single sends with many in flight, receive. Prints events/s
+//! send (100-event batches), single sends with many in flight, receive; our batched send and
+//! receive again over AMQP over WebSockets. Prints events/s
 //! and CPU ns/event: for our client the process CPU (client and emulator), for the peers
 //! their own CPU plus the emulator's during their run. Not a test: run it with
 //! `cargo bench -p eventhubs --bench client` (`-- --quick` for fewer events, `-- --ours` to
@@ -301,6 +302,28 @@ fn main() {
         hub.close().await;
         em.shutdown().await;
 
+        // The same batched send and receive over AMQP over WebSockets (ws://, no TLS, as
+        // the TCP rows above).
+        let ws_rows = ["batched send (100-event batches, 8 in flight, 2 partitions)", "receive"];
+        if ws_rows.iter().any(|r| wanted(r)) || wanted("websocket") {
+            let em = Emulator::start_with(bench_config(), eventhubs_emulator::Transports::default().websocket())
+                .await
+                .unwrap();
+            let cs = eventhubs_emulator::connection_string(em.websocket_addr().unwrap(), &em.namespace().config, Some("eh1"));
+            let hub = Hub::from_connection_string(&cs, HubOptions::default().websocket_connection()).unwrap();
+            hub.runtime_information().await.unwrap();
+            eprintln!("ours over websockets: batched send");
+            let one = [hub.clone()];
+            rows.push((ws_rows[0].into(), "ours (websockets)".into(), measure(batched_n as u64, ours_batched(&one, batched_n)).await));
+            check_stored(&em, batched_n as u64);
+            fill(&em, receive_n).await;
+            check_stored(&em, (batched_n + receive_n) as u64);
+            eprintln!("ours over websockets: receive");
+            rows.push((ws_rows[1].into(), "ours (websockets)".into(), measure(receive_n as u64, ours_receive(&hub, receive_n)).await));
+            hub.close().await;
+            em.shutdown().await;
+        }
+
         let script_peer = |program: std::path::PathBuf, script: std::path::PathBuf| PeerCommand {
             program,
             args: vec![script.display().to_string()],
@@ -383,6 +406,15 @@ fn main() {
     println!("|---|---|---:|---:|");
     for (row, client, (rate, cpu)) in &rows {
         println!("| {row} | {client} | {rate:.0} | {cpu:.0} |");
+    }
+    for (row, (rate, _)) in rows
+        .iter()
+        .filter(|r| r.1 == "ours (websockets)")
+        .map(|r| (&r.0, r.2))
+    {
+        if let Some((_, _, (tcp, _))) = rows.iter().find(|r| r.0 == *row && r.1 == "ours") {
+            println!("websockets / tcp on {row}: {:.0}%", 100.0 * rate / tcp);
+        }
     }
     for (row, client, (rate, _)) in rows.iter().filter(|r| !r.1.starts_with("ours")) {
         if let Some((_, _, (ours, _))) = rows.iter().find(|r| r.0 == *row && r.1 == "ours") {

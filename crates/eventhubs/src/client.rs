@@ -55,9 +55,10 @@ impl ClientCore {
         };
         let endpoint = Endpoint {
             host: cs.host.clone(),
-            port: cs.effective_port(),
+            port: cs.port,
             dial: None,
             tls: !cs.use_emulator,
+            transport: options.transport,
             authority: cs.authority(),
             hub,
         };
@@ -83,9 +84,10 @@ impl ClientCore {
         let endpoint = Endpoint {
             authority: host.clone(),
             host,
-            port: 5671,
+            port: None,
             dial: None,
             tls: true,
+            transport: options.transport,
             hub: hub.to_owned(),
         };
         Self::build(endpoint, provider, options)
@@ -128,11 +130,17 @@ impl ClientCore {
             ));
         }
         endpoint.dial.clone_from(&options.custom_endpoint);
+        let tls = if endpoint.tls {
+            Some(crate::transport::tls_config(&options.extra_roots)?)
+        } else {
+            None
+        };
         let settings = Settings {
             endpoint,
             provider,
             application_id: options.application_id.clone(),
             operation_timeout: options.operation_timeout,
+            tls,
         };
         Ok(Self {
             conn: HubConnection::new(settings),

@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use crate::auth::TokenProvider;
 use crate::retry::RetryOptions;
+use crate::transport::TransportType;
 
 /// The consumer group every event hub has.
 pub const DEFAULT_CONSUMER_GROUP: &str = "$Default";
 
 /// Options of a client. `Default`: 3 retries from 200 ms (doubling, at most 30 s, 20 %
 /// jitter), a 60 s bound on every network operation, no application id, the endpoint from
-/// the connection string or namespace, credentials from the connection string.
+/// the connection string or namespace, credentials from the connection string, AMQP over
+/// TCP, the web PKI roots (and `SSL_CERT_FILE`'s bundle, if set).
 ///
 /// ```
 /// use std::time::Duration;
@@ -32,6 +34,8 @@ pub struct ClientOptions {
     pub(crate) operation_timeout: Duration,
     pub(crate) custom_endpoint: Option<String>,
     pub(crate) token_provider: Option<Arc<dyn TokenProvider>>,
+    pub(crate) transport: TransportType,
+    pub(crate) extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for ClientOptions {
@@ -42,6 +46,8 @@ impl Default for ClientOptions {
             operation_timeout: Duration::from_secs(60),
             custom_endpoint: None,
             token_provider: None,
+            transport: TransportType::AmqpTcp,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -76,6 +82,29 @@ impl ClientOptions {
     /// Authorize with this provider instead of the connection string's key or signature.
     pub fn token_provider(mut self, provider: Arc<dyn TokenProvider>) -> Self {
         self.token_provider = Some(provider);
+        self
+    }
+
+    /// Connect over AMQP on TCP (the default) or over WebSockets (port 443, for networks
+    /// that only open that port).
+    pub fn transport_type(mut self, transport: TransportType) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Also trust the root certificates of this PEM bundle (a private CA, a TLS-inspecting
+    /// proxy's, the emulator's AMQPS and WSS ports): added to the web PKI roots and to the
+    /// bundle `SSL_CERT_FILE` names, if set. May be called more than once; the bundle is
+    /// checked when the client is built.
+    ///
+    /// ```no_run
+    /// # fn demo() -> std::io::Result<()> {
+    /// use eventhubs::ClientOptions;
+    /// let options = ClientOptions::default().add_root_certificates(std::fs::read("ca.pem")?);
+    /// # let _ = options; Ok(()) }
+    /// ```
+    pub fn add_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(pem.into());
         self
     }
 }

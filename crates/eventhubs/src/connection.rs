@@ -21,18 +21,21 @@ use crate::auth::TokenProvider;
 use crate::error::{Error, ErrorKind};
 use crate::rpc::{unique, RpcClient};
 use crate::shared::Slots;
+use crate::transport::TransportType;
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
     /// Host name (for TLS verification and audiences).
     pub host: String,
-    /// Port.
-    pub port: u16,
+    /// The port the connection string names (else the transport's default).
+    pub port: Option<u16>,
     /// TCP address to dial when it differs from `host:port` (custom endpoint).
     pub dial: Option<String>,
-    /// AMQPS (TLS) or plain AMQP (the emulator).
+    /// TLS, or plain (the emulator).
     pub tls: bool,
+    /// TCP or WebSockets.
+    pub transport: TransportType,
     /// `host` or `host:port` as audiences spell it.
     pub authority: String,
     /// Event hub name.
@@ -53,7 +56,29 @@ impl Endpoint {
     fn dial_address(&self) -> String {
         self.dial
             .clone()
-            .unwrap_or_else(|| format!("{}:{}", self.host, self.port))
+            .unwrap_or_else(|| format!("{}:{}", self.host, self.port()))
+    }
+
+    fn port(&self) -> u16 {
+        self.port
+            .unwrap_or_else(|| self.transport.default_port(self.tls))
+    }
+
+    /// The WebSocket URL: the namespace's name (what a proxy or the service routes by) and
+    /// the port dialed.
+    fn websocket_url(&self) -> String {
+        let port = self
+            .dial
+            .as_deref()
+            .and_then(|d| d.rsplit_once(':'))
+            .and_then(|(_, p)| p.parse().ok())
+            .unwrap_or_else(|| self.port());
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!(
+            "{scheme}://{}:{port}{}",
+            self.host,
+            eventhubs_amqp_io::websocket::PATH
+        )
     }
 }
 
@@ -64,6 +89,8 @@ pub(crate) struct Settings {
     pub provider: Arc<dyn TokenProvider>,
     pub application_id: Option<String>,
     pub operation_timeout: Duration,
+    /// TLS roots when the endpoint uses TLS (built once, with the client).
+    pub tls: Option<TlsConfig>,
 }
 
 /// One open connection and what lives on it.
@@ -261,11 +288,16 @@ async fn open(
         .sasl(SaslClient::Anonymous)
         .properties(properties);
     let addr = ep.dial_address();
-    let connection = if ep.tls {
-        let tls = TlsConfig::webpki()?;
-        Connection::connect_tls(&addr, &ep.host, config, &tls).await?
-    } else {
-        Connection::connect_tcp(&addr, config).await?
+    let tls = match (&settings.tls, ep.tls) {
+        (Some(tls), true) => Some((ep.host.as_str(), tls)),
+        _ => None,
+    };
+    let connection = match (ep.transport, tls) {
+        (TransportType::AmqpWebSockets, tls) => {
+            Connection::connect_websocket(&addr, &ep.websocket_url(), tls, config).await?
+        }
+        (_, Some((name, tls))) => Connection::connect_tls(&addr, name, config, tls).await?,
+        (_, None) => Connection::connect_tcp(&addr, config).await?,
     };
     let session = connection.begin().await?;
     let cbs = RpcClient::open(&session, CBS_NODE).await?;

@@ -176,7 +176,7 @@ impl From<eventhubs_amqp_io::Error> for Error {
             (_, Some(c)) => Self::kind_of_condition(c),
             (E::Io(_) | E::Closed | E::ConnectionClosed(None), _) => ErrorKind::ConnectionLost,
             (E::LinkDetached(None) | E::SessionEnded(None), _) => ErrorKind::ConnectionLost,
-            (E::Tls(_), _) => ErrorKind::ConnectionLost,
+            (E::Tls(_) | E::WebSocket(_), _) => ErrorKind::ConnectionLost,
             (E::Connection(ConnectionError::MessageTooLarge { .. }), _) => {
                 ErrorKind::MessageTooLarge
             }

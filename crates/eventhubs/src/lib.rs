@@ -92,6 +92,7 @@ mod receiver;
 mod retry;
 mod rpc;
 mod shared;
+mod transport;
 
 pub use auth::{SasTokenProvider, Token, TokenFuture, TokenKind, TokenProvider};
 pub use batch::{CreateBatchOptions, EventDataBatch, TryAddError, TryAddReason};
@@ -117,6 +118,7 @@ pub use producer::{ProducerClient, SendEventOptions};
 pub use properties::{EventHubProperties, PartitionProperties};
 pub use receiver::{EventStream, PartitionReceiver, PartitionReceiverOptions};
 pub use retry::RetryOptions;
+pub use transport::TransportType;
 
 /// The Go v3 name of [`CreateBatchOptions`].
 pub type BatchOptions = CreateBatchOptions;

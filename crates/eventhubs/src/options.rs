@@ -7,6 +7,7 @@ use crate::auth::TokenProvider;
 use crate::client_options::ClientOptions;
 use crate::persist::{CheckpointPersister, MemoryPersister};
 use crate::retry::RetryOptions;
+use crate::transport::TransportType;
 
 /// Options of a [`Hub`](crate::Hub). `Default` gives: consumer group `$Default`, sends
 /// to any partition, in-memory checkpoints, 3 retries from 200 ms, 60 s operation
@@ -35,6 +36,7 @@ pub struct HubOptions {
     pub(crate) retry: RetryOptions,
     pub(crate) operation_timeout: Duration,
     pub(crate) token_provider: Option<Arc<dyn TokenProvider>>,
+    pub(crate) transport: TransportType,
 }
 
 impl Default for HubOptions {
@@ -49,6 +51,7 @@ impl Default for HubOptions {
             retry: RetryOptions::default(),
             operation_timeout: Duration::from_secs(60),
             token_provider: None,
+            transport: TransportType::AmqpTcp,
         }
     }
 }
@@ -122,6 +125,13 @@ impl HubOptions {
         self
     }
 
+    /// Connects over AMQP over WebSockets (port 443) instead of AMQP over TCP (5671).
+    #[doc(alias = "HubWithWebSocketConnection")]
+    pub fn websocket_connection(mut self) -> Self {
+        self.transport = TransportType::AmqpWebSockets;
+        self
+    }
+
     /// The 1.0 clients' options these amount to.
     pub(crate) fn client_options(&self) -> ClientOptions {
         let mut o = ClientOptions::default()
@@ -130,6 +140,7 @@ impl HubOptions {
         o.application_id.clone_from(&self.user_agent);
         o.custom_endpoint.clone_from(&self.custom_endpoint);
         o.token_provider.clone_from(&self.token_provider);
+        o.transport = self.transport;
         o
     }
 }

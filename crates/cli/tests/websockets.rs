@@ -1,0 +1,170 @@
+//! `eh emulator --ws-port/--wss-port` serves AMQP over WebSockets and prints each URL;
+//! `eh send` and `eh receive --transport websockets` use them, over TLS with `--ca-file`
+//! trusting the emulator's certificate (and refused without it).
+
+mod common;
+
+use std::ffi::OsStr;
+
+use common::{eh, ok, start_eh};
+
+/// `eh emulator` with AMQPS, ws and wss on free ports and a fresh self-signed certificate.
+struct WebSocketEmulator {
+    em: common::Running,
+    ws: u16,
+    wss: u16,
+    cert: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl WebSocketEmulator {
+    fn start(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("eh-ws-{name}-{}", std::process::id()));
+        let (cert, key) = common::localhost_certificate(&dir);
+        let em = start_eh(
+            [
+                OsStr::new("--tls-port"),
+                OsStr::new("0"),
+                OsStr::new("--tls-cert"),
+                cert.as_os_str(),
+                OsStr::new("--tls-key"),
+                key.as_os_str(),
+                OsStr::new("--ws-port"),
+                OsStr::new("0"),
+                OsStr::new("--wss-port"),
+                OsStr::new("0"),
+            ],
+            3,
+        );
+        let port_of = |prefix: &str, scheme: &str| -> u16 {
+            let line = em
+                .more
+                .iter()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap_or_else(|| panic!("no {prefix:?} in {:?}", em.more));
+            let rest = line
+                .strip_prefix(&format!("{scheme}://localhost:"))
+                .unwrap_or_else(|| panic!("{line}"));
+            let (port, path) = rest.split_once('/').unwrap();
+            assert_eq!(path, "$servicebus/websocket");
+            port.parse().unwrap()
+        };
+        let ws = port_of("websocket listening on ", "ws");
+        let wss = port_of("secure websocket listening on ", "wss");
+        Self {
+            em,
+            ws,
+            wss,
+            cert,
+            dir,
+        }
+    }
+}
+
+impl Drop for WebSocketEmulator {
+    fn drop(&mut self) {
+        self.em.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn send_and_receive_over_ws_and_wss() {
+    let running = WebSocketEmulator::start("eh");
+    let (em, ws, wss, cert) = (&running.em, running.ws, running.wss, &running.cert);
+    let key = "SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;EntityPath=eh1";
+    let ws_cs = format!("Endpoint=sb://localhost:{ws};{key};UseDevelopmentEmulator=true");
+    let wss_cs = format!("Endpoint=sb://localhost:{wss};{key}");
+    let ca = cert.to_str().unwrap();
+    let over = |cs: &str, command: &[&str], stdin: &[u8]| {
+        let args = [
+            command,
+            &["-c", cs, "--transport", "websockets", "--ca-file", ca],
+        ]
+        .concat();
+        eh(&args, stdin)
+    };
+    ok(&over(&ws_cs, &["send", "--partition", "3"], b"one\ntwo\n"));
+    ok(&over(&wss_cs, &["send", "--partition", "3"], b"three\n"));
+    for cs in [&ws_cs, &wss_cs] {
+        let read = ok(&over(
+            cs,
+            &["receive", "--partition", "3", "-e", "--from", "earliest"],
+            b"",
+        ));
+        assert_eq!(read, "one\ntwo\nthree\n", "over {cs}");
+    }
+    // The plain AMQP port holds the same events.
+    let read = ok(&eh(
+        &[
+            "receive",
+            "-c",
+            &em.connection_string,
+            "--partition",
+            "3",
+            "-e",
+            "--from",
+            "earliest",
+        ],
+        b"",
+    ));
+    assert_eq!(read, "one\ntwo\nthree\n");
+    // Without the certificate, wss is refused by name.
+    let refused = eh(
+        &[
+            "info",
+            "-c",
+            &wss_cs,
+            "--transport",
+            "websockets",
+            "--log-level",
+            "off",
+        ],
+        b"",
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr).to_lowercase();
+    assert!(stderr.contains("certificate"), "{stderr}");
+}
+
+/// The official Python SDK (`azure-eventhub` with `websocket-client`) over ws and wss:
+/// `interop/python/websockets.py`.
+#[test]
+fn python_sdk_over_websockets() {
+    let Some(python) = eventhubs_test_support::interop_python() else {
+        return;
+    };
+    let running = WebSocketEmulator::start("py");
+    let dir = eventhubs_test_support::repo_root().join("interop/python");
+    common::peer_ok(
+        python,
+        &[
+            dir.join("websockets.py").display().to_string(),
+            running.ws.to_string(),
+            running.wss.to_string(),
+            running.cert.display().to_string(),
+            running.em.connection_string.clone(),
+        ],
+        &dir,
+    );
+}
+
+/// The official JS SDK (`@azure/event-hubs` with the `ws` package) over wss:
+/// `interop/js/websockets.mjs` (the SDK builds only `wss://` URLs).
+#[test]
+fn js_sdk_over_secure_websockets() {
+    let Some(dir) = eventhubs_test_support::interop_js() else {
+        return;
+    };
+    let running = WebSocketEmulator::start("js");
+    common::peer_ok(
+        "node",
+        &[
+            dir.join("websockets.mjs").display().to_string(),
+            running.wss.to_string(),
+            running.cert.display().to_string(),
+            running.em.connection_string.clone(),
+        ],
+        &dir,
+    );
+}
