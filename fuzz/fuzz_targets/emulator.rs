@@ -9,29 +9,8 @@ mod handshake;
 #[path = "emulator_input.rs"]
 mod emulator_input;
 
-use std::sync::{Arc, OnceLock};
-
-use eventhubs_emulator::namespace::Namespace;
-use eventhubs_emulator::Service;
-use tokio::runtime::Runtime;
-
-fn setup() -> &'static (Runtime, Service) {
-    static SETUP: OnceLock<(Runtime, Service)> = OnceLock::new();
-    SETUP.get_or_init(|| {
-        // Paused time: when every task waits, the clock jumps to the next timer, so idle
-        // timeouts and our own deadline cost no wall time.
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        let service = Service::new(Arc::new(Namespace::new(emulator_input::config())));
-        (rt, service)
-    })
-}
-
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let (rt, service) = setup();
+    let (rt, service) = emulator_input::shared();
     let mut input = handshake::handshake().to_vec();
     input.extend_from_slice(data);
     rt.block_on(emulator_input::converse(service, input));

@@ -8,6 +8,23 @@ use eventhubs_emulator::Config;
 use eventhubs_emulator::Service;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// The runtime and emulator service a fuzz target's inputs share: a paused clock (when
+/// every task waits, it jumps to the next timer, so idle timeouts and our own deadlines cost
+/// no wall time) and one namespace, like a long-running emulator.
+pub fn shared() -> &'static (tokio::runtime::Runtime, Service) {
+    static SHARED: std::sync::OnceLock<(tokio::runtime::Runtime, Service)> =
+        std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let ns = eventhubs_emulator::namespace::Namespace::new(config());
+        (rt, Service::new(std::sync::Arc::new(ns)))
+    })
+}
+
 /// The namespace every input shares: tight retention, as a long-running emulator under
 /// arbitrary input must stay small.
 pub fn config() -> Config {

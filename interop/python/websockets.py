@@ -3,14 +3,17 @@ connection string with UseDevelopmentEmulator=true and the WebSocket port as cus
 endpoint), and TLS wss:// (no emulator flag, the CA given as connection_verify). Each sends
 a batch with properties and reads it back with bodies and properties checked.
 
-Arguments: <ws port> <wss port> <CA file> <emulator connection string>.
+Then the same plain ws:// round trip through an HTTP CONNECT proxy with Basic auth
+(`http_proxy=`; the caller checks the proxy's log for the tunnel).
+
+Arguments: <ws port> <wss port> <CA file> <emulator connection string> <proxy port>.
 """
 import sys, time, threading
 from azure.eventhub import (EventHubProducerClient, EventHubConsumerClient, EventData,
                             TransportType)
 from common import check, finish, wait_until
 
-ws_port, wss_port, ca_file, emulator_cs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+ws_port, wss_port, ca_file, emulator_cs, proxy_port = sys.argv[1:6]
 key = emulator_cs.split(";", 1)[1].replace(";UseDevelopmentEmulator=true", "")
 
 
@@ -47,4 +50,8 @@ round_trip("ws", emulator_cs, "1", custom_endpoint_address=f"sb://127.0.0.1:{ws_
 # wss://: TLS verified against the emulator's certificate.
 round_trip("wss", f"Endpoint=sb://localhost/;{key}", "2",
            custom_endpoint_address=f"sb://localhost:{wss_port}", connection_verify=ca_file)
+# Through the proxy: websocket-client tunnels with CONNECT to the custom endpoint.
+round_trip("proxied", emulator_cs, "3", custom_endpoint_address=f"sb://127.0.0.1:{ws_port}",
+           http_proxy={"proxy_hostname": "127.0.0.1", "proxy_port": int(proxy_port),
+                       "username": "bob", "password": "pa55"})
 finish()

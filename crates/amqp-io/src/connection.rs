@@ -91,6 +91,17 @@ impl Connection {
     ) -> Result<Self, Error> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
+        Self::open_websocket_on(stream, url, tls, config).await
+    }
+
+    /// Like [`Connection::connect_websocket`] on a TCP stream already connected (a proxy
+    /// tunnel from [`crate::proxy::connect_tunnel`]).
+    pub async fn open_websocket_on(
+        stream: TcpStream,
+        url: &str,
+        tls: Option<(&str, &TlsConfig)>,
+        config: ConnectionConfig,
+    ) -> Result<Self, Error> {
         match tls {
             Some((server_name, tls)) => {
                 let stream = tls.connect(server_name, stream).await?;

@@ -31,6 +31,15 @@ pub enum Error {
     /// TLS setup failed.
     #[error("tls: {0}")]
     Tls(String),
+    /// An HTTP proxy refused or broke the CONNECT tunnel (`status`: its HTTP status, 407
+    /// when it wants other credentials). Never carries the password.
+    #[error("proxy: {message}")]
+    Proxy {
+        /// The proxy's HTTP status, when it answered.
+        status: Option<u16>,
+        /// What happened, naming the proxy and the target.
+        message: String,
+    },
     /// The WebSocket handshake failed (the URL, the server's answer or the subprotocol).
     #[error("websocket: {0}")]
     WebSocket(String),

@@ -11,6 +11,7 @@
 //! - `session`, `sender`, `receiver`: the link handles.
 //! - [`tls`]: rustls configuration for both roles.
 //! - [`websocket`]: AMQP over WebSockets, both roles.
+//! - [`proxy`]: HTTP CONNECT tunnels.
 //!
 //! # Example
 //! ```no_run
@@ -33,6 +34,7 @@ mod command;
 pub mod connection;
 mod driver;
 mod error;
+pub mod proxy;
 mod receiver;
 mod sender;
 pub mod server;

@@ -1,7 +1,7 @@
 //! The connection options every command but `emulator` shares, and the clients built from
 //! them.
 
-use eventhubs::{ClientOptions, ConsumerClient, ProducerClient, TransportType};
+use eventhubs::{ClientOptions, ConsumerClient, ProducerClient, ProxyOptions, TransportType};
 
 use crate::fail::Failure;
 
@@ -28,6 +28,10 @@ pub(crate) struct ConnectArgs {
     /// --ws-port or --wss-port.
     #[arg(long, value_enum, default_value = "tcp")]
     transport: Transport,
+    /// Tunnel through this HTTP proxy (`http://[user:password@]host:port`; implies
+    /// WebSockets). Default: `HTTPS_PROXY`, except for `NO_PROXY` hosts and loopback.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
     /// Also trust the root certificates in this PEM file (a private CA, a TLS-inspecting
     /// proxy, the emulator's --tls-cert); `SSL_CERT_FILE` is honoured too.
     #[arg(long, value_name = "PEM")]
@@ -79,6 +83,11 @@ impl ConnectArgs {
             Transport::Tcp => TransportType::AmqpTcp,
             Transport::Websockets => TransportType::AmqpWebSockets,
         });
+        if let Some(url) = &self.proxy {
+            let proxy =
+                ProxyOptions::new(url).map_err(|e| Failure::usage(format!("--proxy: {e}")))?;
+            options = options.proxy(proxy);
+        }
         if let Some(path) = &self.ca_file {
             let pem = std::fs::read(path)
                 .map_err(|e| Failure::usage(format!("--ca-file {}: {e}", path.display())))?;

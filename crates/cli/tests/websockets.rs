@@ -1,12 +1,14 @@
 //! `eh emulator --ws-port/--wss-port` serves AMQP over WebSockets and prints each URL;
 //! `eh send` and `eh receive --transport websockets` use them, over TLS with `--ca-file`
-//! trusting the emulator's certificate (and refused without it).
+//! trusting the emulator's certificate (and refused without it), also through a CONNECT
+//! proxy (`--proxy`).
 
 mod common;
 
 use std::ffi::OsStr;
 
 use common::{eh, ok, start_eh};
+use eventhubs_test_support::connect_proxy::ConnectProxy;
 
 /// `eh emulator` with AMQPS, ws and wss on free ports and a fresh self-signed certificate.
 struct WebSocketEmulator {
@@ -94,21 +96,24 @@ fn send_and_receive_over_ws_and_wss() {
         ));
         assert_eq!(read, "one\ntwo\nthree\n", "over {cs}");
     }
+    // All three, read back with `eh receive -c CS EXTRA... -e` from partition 3.
+    let read_all = |cs: &str, extra: &[&str]| {
+        let args = [
+            &["receive", "-c", cs][..],
+            extra,
+            &["--partition", "3", "-e", "--from", "earliest"],
+        ]
+        .concat();
+        assert_eq!(ok(&eh(&args, b"")), "one\ntwo\nthree\n", "{args:?}");
+    };
     // The plain AMQP port holds the same events.
-    let read = ok(&eh(
-        &[
-            "receive",
-            "-c",
-            &em.connection_string,
-            "--partition",
-            "3",
-            "-e",
-            "--from",
-            "earliest",
-        ],
-        b"",
-    ));
-    assert_eq!(read, "one\ntwo\nthree\n");
+    read_all(&em.connection_string, &[]);
+    // Through a CONNECT proxy (which implies WebSockets), over wss.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let proxy = rt.block_on(ConnectProxy::start(Some(("carol", "pw"))));
+    let through = proxy.url(Some(("carol", "pw")));
+    read_all(&wss_cs, &["--ca-file", ca, "--proxy", &through]);
+    assert_eq!(proxy.log().tunnels, vec![format!("localhost:{wss}")]);
     // Without the certificate, wss is refused by name.
     let refused = eh(
         &[
@@ -127,14 +132,16 @@ fn send_and_receive_over_ws_and_wss() {
     assert!(stderr.contains("certificate"), "{stderr}");
 }
 
-/// The official Python SDK (`azure-eventhub` with `websocket-client`) over ws and wss:
-/// `interop/python/websockets.py`.
+/// The official Python SDK (`azure-eventhub` with `websocket-client`) over ws and wss, and
+/// over ws through a loopback CONNECT proxy with Basic auth: `interop/python/websockets.py`.
 #[test]
 fn python_sdk_over_websockets() {
     let Some(python) = eventhubs_test_support::interop_python() else {
         return;
     };
     let running = WebSocketEmulator::start("py");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let proxy = rt.block_on(ConnectProxy::start(Some(("bob", "pa55"))));
     let dir = eventhubs_test_support::repo_root().join("interop/python");
     common::peer_ok(
         python,
@@ -144,8 +151,19 @@ fn python_sdk_over_websockets() {
             running.wss.to_string(),
             running.cert.display().to_string(),
             running.em.connection_string.clone(),
+            proxy.addr().port().to_string(),
         ],
         &dir,
+    );
+    let log = proxy.log();
+    assert_eq!(
+        log.tunnels,
+        vec![format!("127.0.0.1:{}", running.ws); log.tunnels.len()],
+        "only the proxied round trip went through the proxy"
+    );
+    assert!(
+        log.tunnels.len() >= 2,
+        "producer and consumer tunnelled: {log:?}"
     );
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use eventhubs_emulator::namespace::Namespace;
 use eventhubs_emulator::Service;
 
-#[allow(unreachable_pub)]
+#[allow(unreachable_pub, dead_code)]
 #[path = "../../../fuzz/fuzz_targets/emulator_input.rs"]
 mod emulator_input;
 #[allow(unreachable_pub)]
@@ -30,4 +30,42 @@ async fn every_seed_replays() {
         replayed += 1;
     }
     assert!(replayed > 0, "no seeds in {}", dir.display());
+}
+
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../../fuzz/fuzz_targets/websocket_input.rs"]
+mod websocket_input;
+
+/// Every committed seed of the `websocket` fuzz target, and every `emulator` seed carried
+/// over WebSockets behind the handshake in 7-byte binary frames (so AMQP frames span
+/// WebSocket messages), replayed the way the target runs them.
+#[tokio::test(start_paused = true)]
+async fn every_websocket_seed_replays() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    let service = Service::new(Arc::new(Namespace::new(emulator_input::config())));
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(root.join("websocket")).unwrap() {
+        let path = entry.unwrap().path();
+        eprintln!("{}", path.display());
+        let _ = websocket_input::converse(&service, std::fs::read(&path).unwrap()).await;
+        replayed += 1;
+    }
+    assert!(replayed > 0, "no WebSocket seeds");
+    for entry in std::fs::read_dir(root.join("emulator")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut amqp = handshake::handshake().to_vec();
+        amqp.extend_from_slice(&std::fs::read(&path).unwrap());
+        let mut input = Vec::new();
+        for piece in amqp.chunks(7) {
+            input.extend_from_slice(&websocket_input::binary_frame(piece));
+        }
+        eprintln!("{} over WebSockets", path.display());
+        let answered = websocket_input::converse(&service, input).await;
+        // The emulator's own SASL, open and begin frames, at least.
+        assert!(
+            answered > 100,
+            "{}: only {answered} bytes back",
+            path.display()
+        );
+    }
 }

@@ -14,7 +14,9 @@ use crate::client_options::ClientOptions;
 use crate::connection::{Endpoint, HubConnection, Live, Settings};
 use crate::error::{Error, ErrorKind};
 use crate::properties::{EventHubProperties, PartitionProperties};
+use crate::proxy::ProxyOptions;
 use crate::retry::RetryOptions;
+use crate::transport::TransportType;
 
 const SERVICE_SUFFIX: &str = ".servicebus.windows.net";
 
@@ -59,6 +61,7 @@ impl ClientCore {
             dial: None,
             tls: !cs.use_emulator,
             transport: options.transport,
+            proxy: None,
             authority: cs.authority(),
             hub,
         };
@@ -88,6 +91,7 @@ impl ClientCore {
             dial: None,
             tls: true,
             transport: options.transport,
+            proxy: None,
             hub: hub.to_owned(),
         };
         Self::build(endpoint, provider, options)
@@ -130,6 +134,14 @@ impl ClientCore {
             ));
         }
         endpoint.dial.clone_from(&options.custom_endpoint);
+        endpoint.proxy = match &options.proxy {
+            Some(p) => Some(p.clone()).filter(|p| p.applies_to(&endpoint.host)),
+            None => ProxyOptions::from_env(&endpoint.host)?,
+        };
+        if endpoint.proxy.is_some() {
+            // Proxies commonly tunnel to 443 only: a proxy means WebSockets.
+            endpoint.transport = TransportType::AmqpWebSockets;
+        }
         let tls = if endpoint.tls {
             Some(crate::transport::tls_config(&options.extra_roots)?)
         } else {

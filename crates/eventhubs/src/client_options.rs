@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::TokenProvider;
+use crate::proxy::ProxyOptions;
 use crate::retry::RetryOptions;
 use crate::transport::TransportType;
 
@@ -36,6 +37,7 @@ pub struct ClientOptions {
     pub(crate) token_provider: Option<Arc<dyn TokenProvider>>,
     pub(crate) transport: TransportType,
     pub(crate) extra_roots: Vec<Vec<u8>>,
+    pub(crate) proxy: Option<ProxyOptions>,
 }
 
 impl Default for ClientOptions {
@@ -48,6 +50,7 @@ impl Default for ClientOptions {
             token_provider: None,
             transport: TransportType::AmqpTcp,
             extra_roots: Vec::new(),
+            proxy: None,
         }
     }
 }
@@ -89,6 +92,15 @@ impl ClientOptions {
     /// that only open that port).
     pub fn transport_type(mut self, transport: TransportType) -> Self {
         self.transport = transport;
+        self
+    }
+
+    /// Connect through this HTTP proxy (CONNECT tunnel, Basic auth), over AMQP over
+    /// WebSockets whatever [`transport_type`](Self::transport_type) says. Without it,
+    /// `HTTPS_PROXY`/`NO_PROXY` decide (loopback hosts are never proxied from the
+    /// environment).
+    pub fn proxy(mut self, proxy: ProxyOptions) -> Self {
+        self.proxy = Some(proxy);
         self
     }
 

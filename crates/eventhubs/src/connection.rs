@@ -19,9 +19,11 @@ use tracing::Instrument;
 
 use crate::auth::TokenProvider;
 use crate::error::{Error, ErrorKind};
+use crate::proxy::ProxyOptions;
 use crate::rpc::{unique, RpcClient};
 use crate::shared::Slots;
 use crate::transport::TransportType;
+use eventhubs_amqp_io::proxy::connect_tunnel;
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub(crate) struct Endpoint {
     pub tls: bool,
     /// TCP or WebSockets.
     pub transport: TransportType,
+    /// The HTTP proxy to tunnel through (WebSockets only).
+    pub proxy: Option<ProxyOptions>,
     /// `host` or `host:port` as audiences spell it.
     pub authority: String,
     /// Event hub name.
@@ -292,12 +296,17 @@ async fn open(
         (Some(tls), true) => Some((ep.host.as_str(), tls)),
         _ => None,
     };
-    let connection = match (ep.transport, tls) {
-        (TransportType::AmqpWebSockets, tls) => {
+    let connection = match (ep.transport, tls, &ep.proxy) {
+        (_, tls, Some(proxy)) => {
+            let tunnel = connect_tunnel(proxy.address(), &addr, proxy.basic_credentials()).await?;
+            tracing::debug!(proxy = proxy.address(), %addr, "tunnel open");
+            Connection::open_websocket_on(tunnel, &ep.websocket_url(), tls, config).await?
+        }
+        (TransportType::AmqpWebSockets, tls, None) => {
             Connection::connect_websocket(&addr, &ep.websocket_url(), tls, config).await?
         }
-        (_, Some((name, tls))) => Connection::connect_tls(&addr, name, config, tls).await?,
-        (_, None) => Connection::connect_tcp(&addr, config).await?,
+        (_, Some((name, tls)), None) => Connection::connect_tls(&addr, name, config, tls).await?,
+        (_, None, None) => Connection::connect_tcp(&addr, config).await?,
     };
     let session = connection.begin().await?;
     let cbs = RpcClient::open(&session, CBS_NODE).await?;

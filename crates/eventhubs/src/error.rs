@@ -90,6 +90,8 @@ impl Error {
             ErrorKind::NotFound => {
                 "Check the names: the namespace has no such event hub, partition or consumer group (get_eventhub_properties lists the partitions)"
             }
+            // The proxy's refusal already says which credentials it wants.
+            ErrorKind::Unauthorized if e.message.contains("proxy: the proxy ") => return e,
             ErrorKind::Unauthorized => {
                 "Check the credential: the SharedAccessKeyName and SharedAccessKey (or token) must be valid for this namespace and grant Send or Listen on this hub"
             }
@@ -177,6 +179,13 @@ impl From<eventhubs_amqp_io::Error> for Error {
             (E::Io(_) | E::Closed | E::ConnectionClosed(None), _) => ErrorKind::ConnectionLost,
             (E::LinkDetached(None) | E::SessionEnded(None), _) => ErrorKind::ConnectionLost,
             (E::Tls(_) | E::WebSocket(_), _) => ErrorKind::ConnectionLost,
+            (
+                E::Proxy {
+                    status: Some(407), ..
+                },
+                _,
+            ) => ErrorKind::Unauthorized,
+            (E::Proxy { .. }, _) => ErrorKind::ConnectionLost,
             (E::Connection(ConnectionError::MessageTooLarge { .. }), _) => {
                 ErrorKind::MessageTooLarge
             }

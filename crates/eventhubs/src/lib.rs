@@ -88,6 +88,7 @@ mod position;
 mod processor;
 mod producer;
 mod properties;
+mod proxy;
 mod receiver;
 mod retry;
 mod rpc;
@@ -116,6 +117,7 @@ pub use processor::{
 };
 pub use producer::{ProducerClient, SendEventOptions};
 pub use properties::{EventHubProperties, PartitionProperties};
+pub use proxy::ProxyOptions;
 pub use receiver::{EventStream, PartitionReceiver, PartitionReceiverOptions};
 pub use retry::RetryOptions;
 pub use transport::TransportType;

@@ -208,3 +208,61 @@ async fn a_dropped_websocket_connection_is_recovered() {
     consumer.close().await;
     em.shutdown().await;
 }
+
+/// Through a loopback CONNECT proxy with Basic auth: the proxy's log shows the tunnel to
+/// the emulator's WebSocket port (a proxy implies WebSockets); a wrong password is an
+/// `Unauthorized` error naming the proxy and not the password; a host on the no-proxy
+/// list is reached directly.
+#[tokio::test]
+async fn through_an_http_connect_proxy() {
+    use eventhubs::ProxyOptions;
+    use eventhubs_test_support::connect_proxy::ConnectProxy;
+
+    let em = Emulator::start_with(Config::default(), Transports::default().websocket())
+        .await
+        .unwrap();
+    let ws = em.websocket_addr().unwrap();
+    let cs = websocket_connection_string(&em);
+    let proxy = ConnectProxy::start(Some(("alice", "s3cret"))).await;
+    // Asking for TCP: the proxy still means WebSockets.
+    let options = ClientOptions::default()
+        .proxy(ProxyOptions::new(&proxy.url(Some(("alice", "s3cret")))).unwrap());
+    round_trip(&cs, options, &bodies()[..50]).await;
+    let log = proxy.log();
+    assert!(!log.tunnels.is_empty(), "{log:?}");
+    assert!(
+        log.tunnels
+            .iter()
+            .all(|t| *t == format!("localhost:{}", ws.port())),
+        "{log:?}"
+    );
+
+    let wrong = ClientOptions::default()
+        .proxy(ProxyOptions::new(&proxy.url(Some(("alice", "wrong-password")))).unwrap())
+        .retry(RetryOptions::default().max_retries(0));
+    let producer = ProducerClient::from_connection_string(&cs, None, wrong).unwrap();
+    let err = producer.get_eventhub_properties().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&proxy.addr().to_string()) && text.contains("407"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-password"), "{text}");
+    assert!(!format!("{err:?}").contains("wrong-password"));
+    producer.close().await;
+    assert_eq!(proxy.log().refused, 1);
+
+    // localhost on the no-proxy list: straight to the emulator, no new tunnel.
+    let before = proxy.log().tunnels.len();
+    let bypass = websockets().proxy(
+        ProxyOptions::new(&proxy.url(None))
+            .unwrap()
+            .no_proxy(["localhost"]),
+    );
+    let producer = ProducerClient::from_connection_string(&cs, None, bypass).unwrap();
+    producer.get_eventhub_properties().await.unwrap();
+    producer.close().await;
+    assert_eq!(proxy.log().tunnels.len(), before);
+    em.shutdown().await;
+}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 pub mod azurite;
 pub mod bench;
 pub mod client;
+pub mod connect_proxy;
 pub mod proxy;
 
 /// The repository root (this crate lives in `crates/test-support`).
