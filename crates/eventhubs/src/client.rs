@@ -11,14 +11,13 @@ use eventhubs_protocol::management::ReadRequest;
 
 use crate::auth::{SasTokenProvider, TokenProvider};
 use crate::client_options::ClientOptions;
+use crate::cloud::Cloud;
 use crate::connection::{Endpoint, HubConnection, Live, Settings};
 use crate::error::{Error, ErrorKind};
 use crate::properties::{EventHubProperties, PartitionProperties};
 use crate::proxy::ProxyOptions;
 use crate::retry::RetryOptions;
 use crate::transport::TransportType;
-
-const SERVICE_SUFFIX: &str = ".servicebus.windows.net";
 
 /// One event hub's connection and retry policy; clients hold it in an `Arc`.
 #[derive(Debug)]
@@ -82,7 +81,11 @@ impl ClientCore {
         let host = if namespace.contains('.') {
             namespace.to_owned()
         } else {
-            format!("{namespace}{SERVICE_SUFFIX}")
+            let cloud = match &options.cloud {
+                Some(c) => c.clone(),
+                None => Cloud::from_env()?,
+            };
+            format!("{namespace}{}", cloud.namespace_suffix())
         };
         let endpoint = Endpoint {
             authority: host.clone(),

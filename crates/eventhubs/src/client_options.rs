@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::TokenProvider;
+use crate::cloud::Cloud;
 use crate::proxy::ProxyOptions;
 use crate::retry::RetryOptions;
 use crate::transport::TransportType;
@@ -38,6 +39,7 @@ pub struct ClientOptions {
     pub(crate) transport: TransportType,
     pub(crate) extra_roots: Vec<Vec<u8>>,
     pub(crate) proxy: Option<ProxyOptions>,
+    pub(crate) cloud: Option<Cloud>,
 }
 
 impl Default for ClientOptions {
@@ -51,6 +53,7 @@ impl Default for ClientOptions {
             transport: TransportType::AmqpTcp,
             extra_roots: Vec::new(),
             proxy: None,
+            cloud: None,
         }
     }
 }
@@ -92,6 +95,13 @@ impl ClientOptions {
     /// that only open that port).
     pub fn transport_type(mut self, transport: TransportType) -> Self {
         self.transport = transport;
+        self
+    }
+
+    /// The Azure cloud: the DNS suffix a short namespace name (`my-ns`) is completed with.
+    /// Default: the one `AZURE_ENVIRONMENT` names, else the public cloud.
+    pub fn cloud(mut self, cloud: Cloud) -> Self {
+        self.cloud = Some(cloud);
         self
     }
 
