@@ -61,8 +61,12 @@ impl ProxyOptions {
         if host_port.is_empty() || host_port.contains('/') {
             return Err(bad("expected http://[user:password@]host[:port]"));
         }
-        let address = match host_port.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || host_port.ends_with(']') => {
+        // A port follows the last ':' unless that ':' is inside an IPv6 literal (`[::1]`).
+        let port_split = host_port
+            .rsplit_once(':')
+            .filter(|(host, _)| !host.contains('[') || host.ends_with(']'));
+        let address = match port_split {
+            Some((host, port)) => {
                 port.parse::<u16>()
                     .map_err(|_| bad("the port is not a number"))?;
                 if host.is_empty() {
@@ -204,6 +208,12 @@ mod tests {
             ProxyOptions::new("http://proxy").unwrap().address(),
             "proxy:80"
         );
+        for (url, address) in [
+            ("http://[::1]:8080", "[::1]:8080"),
+            ("http://[::1]", "[::1]:80"),
+        ] {
+            assert_eq!(ProxyOptions::new(url).unwrap().address(), address, "{url}");
+        }
         assert!(!format!("{p:?}").contains("p:ss"));
         for bad in [
             "https://proxy:1",
