@@ -45,25 +45,37 @@ pub async fn converse(service: &Service, input: Vec<u8>) {
     let service = service.clone();
     let task = tokio::spawn(async move { service.serve_connection(server).await });
     let (mut rd, mut wr) = tokio::io::split(client);
+    let _ = exchange(&mut rd, &mut wr, &input).await;
+    let _ = tokio::time::timeout(Duration::from_secs(600), task).await;
+}
+
+/// Writes `input` then ends the write side, while reading until the connection closes;
+/// returns the bytes read. Fails the input if that takes more than 600 s of (paused) time.
+pub async fn exchange(
+    rd: &mut (impl AsyncReadExt + Unpin),
+    wr: &mut (impl AsyncWriteExt + Unpin),
+    input: &[u8],
+) -> usize {
     let write = async {
-        let _ = wr.write_all(&input).await;
+        let _ = wr.write_all(input).await;
         let _ = wr.shutdown().await;
     };
     let read = async {
-        let mut buf = vec![0u8; 65536];
+        let (mut buf, mut total) = (vec![0u8; 65536], 0);
         while let Ok(n) = rd.read(&mut buf).await {
             if n == 0 {
                 break;
             }
+            total += n;
         }
+        total
     };
     let finished = tokio::time::timeout(Duration::from_secs(600), async {
         tokio::join!(write, read)
     })
     .await;
-    assert!(
-        finished.is_ok(),
-        "the connection neither closed nor went idle"
-    );
-    let _ = tokio::time::timeout(Duration::from_secs(600), task).await;
+    let Ok(((), read)) = finished else {
+        panic!("the connection neither closed nor went idle");
+    };
+    read
 }

@@ -70,27 +70,7 @@ pub async fn converse(service: &Service, frames: Vec<u8>) -> usize {
         "the upgrade was refused: {}",
         String::from_utf8_lossy(&answer)
     );
-    let write = async {
-        let _ = wr.write_all(&frames).await;
-        let _ = wr.shutdown().await;
-    };
-    let read = async {
-        let (mut buf, mut total) = (vec![0u8; 65536], 0);
-        while let Ok(n) = rd.read(&mut buf).await {
-            if n == 0 {
-                break;
-            }
-            total += n;
-        }
-        total
-    };
-    let finished = tokio::time::timeout(Duration::from_secs(600), async {
-        tokio::join!(write, read)
-    })
-    .await;
-    let Ok(((), answered)) = finished else {
-        panic!("the connection neither closed nor went idle");
-    };
+    let answered = crate::emulator_input::exchange(&mut rd, &mut wr, &frames).await;
     let _ = tokio::time::timeout(Duration::from_secs(600), task).await;
     answered
 }

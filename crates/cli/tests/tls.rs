@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
-
 use eventhubs_amqp::connection::ConnectionConfig;
 use eventhubs_amqp_io::{Connection, TlsConfig};
 use eventhubs_protocol::selector::StartPosition;
@@ -16,20 +14,10 @@ use eventhubs_test_support::client::{
 #[tokio::test]
 async fn amqps_listener() {
     let dir = std::env::temp_dir().join(format!("eh-tls-{}", std::process::id()));
-    let (cert, key) = common::localhost_certificate(&dir);
+    let (args, cert) = common::tls_arguments(&dir);
     let cert_pem = std::fs::read(&cert).unwrap();
 
-    let mut running = common::start_eh(
-        [
-            OsStr::new("--tls-port"),
-            OsStr::new("0"),
-            OsStr::new("--tls-cert"),
-            cert.as_os_str(),
-            OsStr::new("--tls-key"),
-            key.as_os_str(),
-        ],
-        1,
-    );
+    let mut running = common::start_eh(args, 1);
     let plain = running.addr;
     let tls_addr = running.more[0]
         .strip_prefix("tls listening on ")

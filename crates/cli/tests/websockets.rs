@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
-
 use common::{eh, ok, start_eh};
 use eventhubs_test_support::connect_proxy::ConnectProxy;
 
@@ -22,22 +20,9 @@ struct WebSocketEmulator {
 impl WebSocketEmulator {
     fn start(name: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("eh-ws-{name}-{}", std::process::id()));
-        let (cert, key) = common::localhost_certificate(&dir);
-        let em = start_eh(
-            [
-                OsStr::new("--tls-port"),
-                OsStr::new("0"),
-                OsStr::new("--tls-cert"),
-                cert.as_os_str(),
-                OsStr::new("--tls-key"),
-                key.as_os_str(),
-                OsStr::new("--ws-port"),
-                OsStr::new("0"),
-                OsStr::new("--wss-port"),
-                OsStr::new("0"),
-            ],
-            3,
-        );
+        let (mut args, cert) = common::tls_arguments(&dir);
+        args.extend(["--ws-port", "0", "--wss-port", "0"].map(Into::into));
+        let em = start_eh(args, 3);
         let port_of = |prefix: &str, scheme: &str| -> u16 {
             let line = em
                 .more

@@ -81,6 +81,8 @@ enum Transport {
 pub struct Listeners {
     listeners: Vec<(TcpListener, Transport)>,
     websocket_message_bytes: usize,
+    /// The listener `accept` polls first.
+    first: usize,
 }
 
 impl Listeners {
@@ -89,6 +91,7 @@ impl Listeners {
         Self {
             listeners: vec![(listener, Transport::Amqp)],
             websocket_message_bytes: eventhubs_amqp_io::websocket::DEFAULT_MAX_WRITE_MESSAGE,
+            first: 0,
         }
     }
 
@@ -113,11 +116,16 @@ impl Listeners {
     }
 
     /// The next accepted socket, with how it speaks (cancel-safe: `poll_accept` keeps no
-    /// state between polls).
-    async fn accept(&self) -> std::io::Result<(TcpStream, SocketAddr, Transport)> {
+    /// state between polls). The listener polled first rotates, so a flood on one port
+    /// cannot keep the others from being accepted.
+    async fn accept(&mut self) -> std::io::Result<(TcpStream, SocketAddr, Transport)> {
         std::future::poll_fn(|cx| {
-            for (listener, transport) in &self.listeners {
+            let n = self.listeners.len();
+            for i in 0..n {
+                let at = (self.first + i) % n;
+                let (listener, transport) = &self.listeners[at];
                 if let std::task::Poll::Ready(r) = listener.poll_accept(cx) {
+                    self.first = (at + 1) % n;
                     return std::task::Poll::Ready(
                         r.map(|(stream, peer)| (stream, peer, transport.clone())),
                     );
@@ -158,6 +166,24 @@ impl Service {
         }
     }
 
+    /// Runs `upgrade` (a TLS or WebSocket handshake), bounded by `within` like the AMQP
+    /// handshake that follows, then serves the connection on the stream it gives.
+    async fn serve_upgraded<S>(
+        &self,
+        peer: SocketAddr,
+        what: &'static str,
+        within: Duration,
+        upgrade: impl Future<Output = Result<S, eventhubs_amqp_io::Error>>,
+    ) where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        match tokio::time::timeout(within, upgrade).await {
+            Ok(Ok(stream)) => self.serve_connection(stream).await,
+            Ok(Err(e)) => tracing::info!(%peer, error = %e, "{what} handshake failed"),
+            Err(_) => tracing::info!(%peer, "{what} handshake not completed in time"),
+        }
+    }
+
     /// Serves one connection (starting with the client's protocol header) until the
     /// client closes it, it fails, or the emulator shuts down.
     pub async fn serve_connection<S>(&self, stream: S)
@@ -169,7 +195,7 @@ impl Service {
 }
 
 async fn serve(
-    listeners: Listeners,
+    mut listeners: Listeners,
     ns: Arc<Namespace>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -209,44 +235,31 @@ async fn serve(
         let handshake = ns.config.handshake_timeout;
         tasks.spawn(async move {
             tracing::debug!(%peer, ?transport, "accepted");
-            // TLS and WebSocket handshakes are bounded like the AMQP one that follows.
-            let bounded =
-                |what: &'static str, r: Result<Result<(), eventhubs_amqp_io::Error>, _>| match r {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::info!(%peer, error = %e, "{what} handshake failed"),
-                    Err(_) => tracing::info!(%peer, "{what} handshake not completed in time"),
-                };
             match transport {
                 Transport::Amqp => service.serve_connection(stream).await,
                 Transport::Amqps(tls) => {
-                    match tokio::time::timeout(handshake, tls.accept(stream)).await {
-                        Ok(Ok(stream)) => service.serve_connection(stream).await,
-                        r => bounded("TLS", r.map(|r| r.map(drop))),
-                    }
+                    let upgrade = tls.accept(stream);
+                    service
+                        .serve_upgraded(peer, "TLS", handshake, upgrade)
+                        .await;
                 }
                 Transport::WebSocket(None) => {
-                    match tokio::time::timeout(handshake, WebSocketStream::accept(stream)).await {
-                        Ok(Ok(ws)) => {
-                            service
-                                .serve_connection(ws.with_max_write_message(message_bytes))
-                                .await;
-                        }
-                        r => bounded("WebSocket", r.map(|r| r.map(drop))),
-                    }
+                    let upgrade = async {
+                        let ws = WebSocketStream::accept(stream).await?;
+                        Ok(ws.with_max_write_message(message_bytes))
+                    };
+                    service
+                        .serve_upgraded(peer, "WebSocket", handshake, upgrade)
+                        .await;
                 }
                 Transport::WebSocket(Some(tls)) => {
                     let upgrade = async {
-                        let stream = tls.accept(stream).await?;
-                        WebSocketStream::accept(stream).await
+                        let ws = WebSocketStream::accept(tls.accept(stream).await?).await?;
+                        Ok(ws.with_max_write_message(message_bytes))
                     };
-                    match tokio::time::timeout(handshake, upgrade).await {
-                        Ok(Ok(ws)) => {
-                            service
-                                .serve_connection(ws.with_max_write_message(message_bytes))
-                                .await;
-                        }
-                        r => bounded("TLS WebSocket", r.map(|r| r.map(drop))),
-                    }
+                    service
+                        .serve_upgraded(peer, "TLS WebSocket", handshake, upgrade)
+                        .await;
                 }
             }
             drop(permit);

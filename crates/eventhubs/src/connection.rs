@@ -292,10 +292,8 @@ async fn open(
         .sasl(SaslClient::Anonymous)
         .properties(properties);
     let addr = ep.dial_address();
-    let tls = match (&settings.tls, ep.tls) {
-        (Some(tls), true) => Some((ep.host.as_str(), tls)),
-        _ => None,
-    };
+    // Present exactly when the endpoint uses TLS; verified against the namespace's name.
+    let tls = settings.tls.as_ref().map(|tls| (ep.host.as_str(), tls));
     let connection = match (ep.transport, tls, &ep.proxy) {
         (_, tls, Some(proxy)) => {
             let tunnel = connect_tunnel(proxy.address(), &addr, proxy.basic_credentials()).await?;

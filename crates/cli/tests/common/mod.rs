@@ -180,10 +180,23 @@ pub fn peer_ok<S: AsRef<OsStr>>(program: impl AsRef<OsStr>, args: &[S], dir: &st
     );
 }
 
-/// A fresh self-signed certificate for `localhost` written to `dir` (created):
-/// `(cert.pem, key.pem)`.
+/// A fresh self-signed certificate for `localhost` written to `dir` (created), as the
+/// `eh emulator` arguments serving AMQPS with it on a free port, and the certificate file.
 #[allow(dead_code)]
-pub fn localhost_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+pub fn tls_arguments(dir: &std::path::Path) -> (Vec<std::ffi::OsString>, std::path::PathBuf) {
+    let (cert, key) = localhost_certificate(dir);
+    let args = vec![
+        "--tls-port".into(),
+        "0".into(),
+        "--tls-cert".into(),
+        cert.clone().into(),
+        "--tls-key".into(),
+        key.into(),
+    ];
+    (args, cert)
+}
+
+fn localhost_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     std::fs::create_dir_all(dir).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
