@@ -66,16 +66,27 @@ pub(crate) fn validate(
             // audience), not the put-token name.
             Ok((resource_path(sas.resource()), sas.expiry()))
         }
-        k::JWT_TOKEN_TYPE => match config.jwt {
-            JwtPolicy::Reject => Err(unauthorized(
-                "this emulator is configured to refuse JWT tokens".into(),
-            )),
-            JwtPolicy::AcceptAll => {
-                let expiry = expiration_ms
-                    .map_or_else(|| clock::now_secs() + 3600, |ms| (ms / 1000).max(0) as u64);
-                Ok((resource_path(audience), expiry))
+        k::JWT_TOKEN_TYPE => {
+            let requested = expiration_ms.map(|ms| (ms / 1000).max(0) as u64);
+            match &config.jwt {
+                JwtPolicy::Reject => Err(unauthorized(
+                    "this emulator is configured to refuse JWT tokens".into(),
+                )),
+                JwtPolicy::AcceptAll => Ok((
+                    resource_path(audience),
+                    requested.unwrap_or_else(|| clock::now_secs() + 3600),
+                )),
+                JwtPolicy::Validate(keys) => {
+                    let exp = keys
+                        .validate(token, clock::now_secs())
+                        .map_err(unauthorized)?;
+                    Ok((
+                        resource_path(audience),
+                        requested.map_or(exp, |r| r.min(exp)),
+                    ))
+                }
             }
-        },
+        }
         other => Err(Refusal {
             status: 400,
             description: format!("unsupported token type {other:?}"),

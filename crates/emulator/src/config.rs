@@ -29,13 +29,18 @@ impl HubConfig {
     }
 }
 
-/// How `jwt` put-tokens are treated (the emulator cannot validate Entra ID tokens).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How `jwt` (Microsoft Entra ID) put-tokens are treated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JwtPolicy {
-    /// Accept any JWT.
+    /// Accept any JWT, until the put-token's `expiration` (the default).
     AcceptAll,
     /// Refuse every JWT with 401.
     Reject,
+    /// Check each JWT as Event Hubs does: an RS256 signature by one of these keys, the
+    /// audience `https://eventhubs.azure.net` (with or without the slash), `exp` and `nbf`.
+    /// Links it authorizes end at its `exp` (or the put-token's `expiration`, if sooner).
+    Validate(std::sync::Arc<crate::jwt::JwtKeys>),
 }
 
 /// Retention limits of each partition log; whichever is hit first trims the oldest events.
@@ -196,6 +201,29 @@ pub struct ConfigError {
     pub field: String,
     /// What is wrong.
     pub message: String,
+}
+
+/// `"AcceptAll"`, `"Reject"` or `{"Validate": "<PEM file of certificates or public keys>"}`.
+fn parse_jwt(jwt: &Json, path: &str) -> Result<JwtPolicy, ConfigError> {
+    let expected = "must be \"AcceptAll\", \"Reject\" or {\"Validate\": \"<PEM file>\"}";
+    match jwt {
+        Json::String(s) if s == "AcceptAll" => Ok(JwtPolicy::AcceptAll),
+        Json::String(s) if s == "Reject" => Ok(JwtPolicy::Reject),
+        Json::Object(_) => {
+            only(jwt, path, &["Validate"])?;
+            let file = jwt
+                .get("Validate")
+                .and_then(Json::as_str)
+                .ok_or_else(|| err(format!("{path}.Validate"), "must be a PEM file path"))?;
+            let field = format!("{path}.Validate");
+            let pem = std::fs::read(file)
+                .map_err(|e| err(field.clone(), format!("cannot read {file}: {e}")))?;
+            let keys = crate::jwt::JwtKeys::from_pem(&pem)
+                .map_err(|e| err(field, format!("{file}: {e}")))?;
+            Ok(JwtPolicy::Validate(std::sync::Arc::new(keys)))
+        }
+        _ => Err(err(path, expected)),
+    }
 }
 
 fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -482,16 +510,7 @@ fn apply_options(config: &mut Config, o: &Json, path: &str) -> Result<(), Config
         ));
     }
     if let Some(jwt) = o.get("Jwt") {
-        config.jwt = match jwt.as_str() {
-            Some("AcceptAll") => JwtPolicy::AcceptAll,
-            Some("Reject") => JwtPolicy::Reject,
-            _ => {
-                return Err(err(
-                    format!("{path}.Jwt"),
-                    "must be \"AcceptAll\" or \"Reject\"",
-                ))
-            }
-        };
+        config.jwt = parse_jwt(jwt, &format!("{path}.Jwt"))?;
     }
     if let Some(keys) = o.get("Keys") {
         let keys = keys

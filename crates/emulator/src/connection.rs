@@ -462,9 +462,10 @@ async fn consumer(
     let mut auth = auth;
     tokio::spawn(async move {
         tokio::select! {
-            _ = delivery::serve(ns, consumer) => {}
+            _ = delivery::serve(ns.clone(), consumer) => {}
             _ = auth.lapsed() => {
                 tracing::info!("consumer link detached: token expired");
+                ns.links_expired.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let _ = sender.close(Some(AmqpError::new(condition::UNAUTHORIZED_ACCESS, "the token authorizing this link expired"))).await;
             }
         }

@@ -25,7 +25,13 @@ pub fn health_json(ns: &Namespace) -> String {
             })
         })
         .collect();
-    serde_json::json!({ "status": "healthy", "message": "Service is healthy.", "partitions": partitions }).to_string()
+    serde_json::json!({
+        "status": "healthy",
+        "message": "Service is healthy.",
+        "links_expired": ns.links_expired(),
+        "partitions": partitions,
+    })
+    .to_string()
 }
 
 /// Serves `GET /health` until the listener fails.

@@ -92,6 +92,7 @@ pub(crate) async fn serve(
             }
             _ = auth.lapsed() => {
                 tracing::info!("producer link detached: token expired");
+                ns.links_expired.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let _ = rx.close(Some(AmqpError::new(condition::UNAUTHORIZED_ACCESS, "the token authorizing this link expired"))).await;
                 return;
             }

@@ -41,6 +41,7 @@ pub mod faults;
 pub mod health;
 mod ingest;
 mod journal;
+pub mod jwt;
 mod log;
 pub mod namespace;
 mod requests;
@@ -48,8 +49,9 @@ mod segment;
 pub mod server;
 mod stamp;
 
-pub use config::{Config, ConfigError, DurableStorage, HubConfig, Storage, SyncPolicy};
+pub use config::{Config, ConfigError, DurableStorage, HubConfig, JwtPolicy, Storage, SyncPolicy};
 pub use faults::Faults;
+pub use jwt::JwtKeys;
 pub use log::{PartitionInfo, StoredEvent};
 pub use server::{connection_string, run, websocket_url, Emulator, Listeners, Service, Transports};
 

@@ -155,9 +155,17 @@ pub struct Namespace {
     pub hubs: Vec<Hub>,
     /// The durable store's writer, if any.
     pub(crate) journal: Option<Arc<Journal>>,
+    /// Links detached because the token authorizing them expired.
+    pub(crate) links_expired: AtomicU64,
 }
 
 impl Namespace {
+    /// How many links were detached because the token authorizing them expired (a
+    /// renewed token in time keeps a link: a test of token refresh expects this to stay 0).
+    pub fn links_expired(&self) -> u64 {
+        self.links_expired.load(Ordering::Relaxed)
+    }
+
     /// Builds an in-memory namespace from configuration (ignoring [`Config::storage`]).
     pub fn new(config: Config) -> Self {
         Self::build(config, Vec::new(), None)
@@ -204,6 +212,7 @@ impl Namespace {
             config,
             hubs,
             journal,
+            links_expired: AtomicU64::new(0),
         }
     }
 

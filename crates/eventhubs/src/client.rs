@@ -14,6 +14,7 @@ use crate::client_options::ClientOptions;
 use crate::cloud::Cloud;
 use crate::connection::{Endpoint, HubConnection, Live, Settings};
 use crate::error::{Error, ErrorKind};
+use crate::identity::{CredentialOptions, EnvironmentCredential};
 use crate::properties::{EventHubProperties, PartitionProperties};
 use crate::proxy::ProxyOptions;
 use crate::retry::RetryOptions;
@@ -102,7 +103,11 @@ impl ClientCore {
 
     /// From the environment: `EVENTHUB_CONNECTION_STRING` (with `EntityPath`, or
     /// `EVENTHUB_NAME`), else `EVENTHUB_NAMESPACE` + `EVENTHUB_NAME` with
-    /// `EVENTHUB_KEY_NAME` + `EVENTHUB_KEY_VALUE`. `hub` overrides `EVENTHUB_NAME`.
+    /// `EVENTHUB_KEY_NAME` + `EVENTHUB_KEY_VALUE`, else with the Entra ID credential the
+    /// `AZURE_*` variables describe ([`EnvironmentCredential`]). `hub` overrides
+    /// `EVENTHUB_NAME`.
+    ///
+    /// [`EnvironmentCredential`]: crate::identity::EnvironmentCredential
     pub(crate) fn from_env(hub: Option<&str>, options: &ClientOptions) -> Result<Self, Error> {
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
         let hub = hub.map(str::to_owned).or_else(|| var("EVENTHUB_NAME"));
@@ -116,9 +121,13 @@ impl ClientCore {
         })?;
         let hub = hub
             .ok_or_else(|| Error::invalid("EVENTHUB_NAMESPACE is set but EVENTHUB_NAME is not"))?;
+        let sas = var("EVENTHUB_KEY_NAME").is_some() || var("EVENTHUB_KEY_VALUE").is_some();
         let provider: Arc<dyn TokenProvider> = match &options.token_provider {
             Some(p) => p.clone(),
-            None => Arc::new(SasTokenProvider::from_env()?),
+            None if sas => Arc::new(SasTokenProvider::from_env()?),
+            None => Arc::new(EnvironmentCredential::from_env(
+                CredentialOptions::from_client(options),
+            )?),
         };
         Self::new(&namespace, &hub, provider, options)
     }

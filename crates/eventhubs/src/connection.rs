@@ -384,10 +384,12 @@ async fn put_token(
     Ok(token.expires_at)
 }
 
-/// When to renew a token that expires in `remaining`: with a fifth of its life left (at
-/// most 5 minutes early, at least 1 second before).
+/// When to renew a token that expires in `remaining`: with half of it left, at most ten
+/// minutes early (at least 1 second before). The margin is what an outage of the token
+/// source may last without a link lapsing; Entra ID credentials refresh their cached token
+/// a little before this point, so a renewal always finds a new token.
 fn renew_after(remaining: Duration) -> Duration {
-    let margin = (remaining / 5).min(Duration::from_secs(300));
+    let margin = (remaining / 2).min(Duration::from_secs(600));
     remaining.saturating_sub(margin.max(Duration::from_secs(1).min(remaining)))
 }
 
@@ -428,7 +430,7 @@ async fn refresh_loop(
                     tracing::debug!(%audience, "token renewed");
                 } else if !warned_not_later {
                     warned_not_later = true;
-                    tracing::warn!(%audience, "the token provider returned no later expiry (a fixed signature?); links end when it expires");
+                    tracing::warn!(%audience, "the token provider returned no later expiry (a fixed signature, or its token service is failing); asking again before it expires");
                 }
                 valid_until = tokio::time::Instant::now() + lifetime(next);
                 expires_at = next;
@@ -453,14 +455,14 @@ const MIN_RENEWAL_GAP: Duration = Duration::from_secs(1);
 mod tests {
     use super::*;
 
-    /// Renewal happens with a fifth of the lifetime left, at most five minutes early.
+    /// Renewal happens with half the lifetime left, at most ten minutes early.
     #[test]
     fn renewal_schedule() {
         assert_eq!(
             renew_after(Duration::from_secs(3600)),
-            Duration::from_secs(3300)
+            Duration::from_secs(3000)
         );
-        assert_eq!(renew_after(Duration::from_secs(10)), Duration::from_secs(8));
+        assert_eq!(renew_after(Duration::from_secs(10)), Duration::from_secs(5));
         assert_eq!(renew_after(Duration::from_secs(2)), Duration::from_secs(1));
         assert_eq!(renew_after(Duration::ZERO), Duration::ZERO);
     }

@@ -92,6 +92,10 @@ impl Error {
             }
             // The proxy's refusal already says which credentials it wants.
             ErrorKind::Unauthorized if e.message.contains("proxy: the proxy ") => return e,
+            // A token service's refusal says what is wrong with the Entra ID credential.
+            ErrorKind::Unauthorized if e.message.contains(crate::identity::ENTRA_ERROR) => {
+                return e
+            }
             ErrorKind::Unauthorized => {
                 "Check the credential: the SharedAccessKeyName and SharedAccessKey (or token) must be valid for this namespace and grant Send or Listen on this hub"
             }

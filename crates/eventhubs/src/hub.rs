@@ -115,7 +115,9 @@ impl Hub {
 
     /// A client from the environment: `EVENTHUB_CONNECTION_STRING` (its `EntityPath`, or
     /// `EVENTHUB_NAME`), else `EVENTHUB_NAMESPACE` + `EVENTHUB_NAME` with
-    /// `EVENTHUB_KEY_NAME` + `EVENTHUB_KEY_VALUE`.
+    /// `EVENTHUB_KEY_NAME` + `EVENTHUB_KEY_VALUE`, else with the
+    /// Entra ID credential the `AZURE_*` variables describe
+    /// ([`EnvironmentCredential`](crate::identity::EnvironmentCredential)).
     #[doc(alias = "NewHubFromEnvironment")]
     pub fn from_env(options: HubOptions) -> Result<Self, Error> {
         let core = ClientCore::from_env(options.hub_name.as_deref(), &options.client_options())?;

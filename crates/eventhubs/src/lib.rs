@@ -80,6 +80,7 @@ mod file_store;
 mod handler_loop;
 mod hub;
 mod hub_receive;
+pub mod identity;
 mod memory_store;
 mod options;
 pub mod persist;

@@ -101,7 +101,9 @@ impl ProducerClient {
 
     /// A producer from the environment: `EVENTHUB_CONNECTION_STRING` (with `EntityPath` or
     /// `EVENTHUB_NAME`), else `EVENTHUB_NAMESPACE` + `EVENTHUB_NAME` with
-    /// `EVENTHUB_KEY_NAME` + `EVENTHUB_KEY_VALUE`.
+    /// `EVENTHUB_KEY_NAME` + `EVENTHUB_KEY_VALUE`, else with the
+    /// Entra ID credential the `AZURE_*` variables describe
+    /// ([`EnvironmentCredential`](crate::identity::EnvironmentCredential)).
     #[doc(alias = "NewHubFromEnvironment")]
     pub fn from_env(options: ClientOptions) -> Result<Self, Error> {
         ClientCore::from_env(None, &options).map(Self::wrap)

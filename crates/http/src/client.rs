@@ -6,6 +6,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -50,8 +52,54 @@ pub enum HttpError {
 /// An HTTP/1.1 client with a connection pool. Cheap to clone.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Pooled,
     policy: RetryPolicy,
+}
+
+/// The pool: direct, or every connection a CONNECT tunnel through a proxy.
+#[derive(Clone)]
+enum Pooled {
+    Direct(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+    Tunnelled(Client<HttpsConnector<Tunnel<HttpConnector>>, Full<Bytes>>),
+}
+
+/// An HTTP proxy that tunnels (CONNECT) every connection, with optional Basic credentials.
+/// `Debug` never shows the password.
+#[derive(Clone)]
+pub struct Proxy {
+    address: String,
+    credentials: Option<(String, String)>,
+}
+
+impl Proxy {
+    /// The proxy at `host:port`.
+    pub fn new(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            credentials: None,
+        }
+    }
+
+    /// Basic credentials for the proxy.
+    #[must_use]
+    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some((user.into(), password.into()));
+        self
+    }
+
+    /// The proxy's `host:port`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("address", &self.address)
+            .field("user", &self.credentials.as_ref().map(|(u, _)| u))
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -71,10 +119,49 @@ impl HttpClient {
             .https_or_http()
             .enable_http1()
             .build();
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
-        Self { client, policy }
+        Self {
+            client: Pooled::Direct(pool().build(connector)),
+            policy,
+        }
+    }
+
+    /// Like [`new`](Self::new), with every connection tunnelled through `proxy` (TLS runs
+    /// inside the tunnel, end to end with the server). A proxy's refusal (407 and the like)
+    /// is an [`HttpError::Connection`] naming the proxy.
+    ///
+    /// # Errors
+    /// [`HttpError::Connection`] when the proxy address is not a valid `host:port`.
+    pub fn with_proxy(
+        tls: &eventhubs_amqp_io::TlsConfig,
+        policy: RetryPolicy,
+        proxy: &Proxy,
+    ) -> Result<Self, HttpError> {
+        let bad = |reason: String| HttpError::Connection {
+            host: proxy.address.clone(),
+            reason,
+        };
+        let uri: http::Uri = format!("http://{}", proxy.address)
+            .parse()
+            .map_err(|e| bad(format!("not a proxy address: {e}")))?;
+        let mut tunnel = Tunnel::new(uri, HttpConnector::new());
+        if let Some((user, password)) = &proxy.credentials {
+            use base64::Engine as _;
+            let basic =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let mut value = http::HeaderValue::from_str(&format!("Basic {basic}"))
+                .map_err(|_| bad("the proxy credentials are not valid header text".into()))?;
+            value.set_sensitive(true);
+            tunnel = tunnel.with_auth(value);
+        }
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls.client_config()).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tunnel);
+        Ok(Self {
+            client: Pooled::Tunnelled(pool().build(connector)),
+            policy,
+        })
     }
 
     /// The retry policy.
@@ -126,11 +213,12 @@ impl HttpClient {
     }
 
     async fn once(&self, request: Request<Bytes>) -> Result<Response, String> {
-        let response = self
-            .client
-            .request(request.map(Full::new))
-            .await
-            .map_err(|e| error_chain(&e))?;
+        let request = request.map(Full::new);
+        let response = match &self.client {
+            Pooled::Direct(c) => c.request(request).await,
+            Pooled::Tunnelled(c) => c.request(request).await,
+        }
+        .map_err(|e| error_chain(&e))?;
         let (parts, body) = response.into_parts();
         let body = body
             .collect()
@@ -143,6 +231,13 @@ impl HttpClient {
             body,
         })
     }
+}
+
+/// The pool settings every client shares.
+fn pool() -> hyper_util::client::legacy::Builder {
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder.pool_idle_timeout(Duration::from_secs(60));
+    builder
 }
 
 /// A `Retry-After` in seconds, as Azure sends with 429 and 503.

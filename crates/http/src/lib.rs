@@ -11,7 +11,7 @@
 mod client;
 mod retry;
 
-pub use client::{HttpClient, HttpError, Response};
+pub use client::{HttpClient, HttpError, Proxy, Response};
 pub use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 pub use retry::RetryPolicy;
 

@@ -7,6 +7,7 @@ pub mod azurite;
 pub mod bench;
 pub mod client;
 pub mod connect_proxy;
+pub mod entra;
 pub mod proxy;
 
 /// The repository root (this crate lives in `crates/test-support`).

@@ -1,0 +1,116 @@
+//! [`ClientCertificateCredential`]: an app registration's certificate; each token request
+//! carries a fresh assertion JWT signed with its key.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use crate::auth::{TokenFuture, TokenProvider};
+use crate::error::Error;
+use crate::identity::cache::{Cached, FetchFuture, FetchToken};
+use crate::identity::certificate::SigningCertificate;
+use crate::identity::token_request::{ClientAuth, Entra};
+use crate::identity::CredentialOptions;
+
+/// Authorizes as a service principal with a certificate (RSA, 2048 bits or more). The
+/// private key stays in memory and never appears in `Debug`.
+///
+/// ```no_run
+/// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use eventhubs::identity::{ClientCertificateCredential, CredentialOptions};
+/// // The certificate and its unencrypted key, in one PEM file.
+/// let pem = std::fs::read("app.pem")?;
+/// let credential = ClientCertificateCredential::from_pem(
+///     "contoso.onmicrosoft.com",
+///     "00000000-0000-0000-0000-000000000000",
+///     &pem,
+///     CredentialOptions::default(),
+/// )?;
+/// # let _ = credential; Ok(()) }
+/// ```
+pub struct ClientCertificateCredential {
+    cache: Cached,
+}
+
+#[derive(Debug)]
+struct Source {
+    entra: Entra,
+    certificate: SigningCertificate,
+}
+
+impl FetchToken for Source {
+    fn fetch(&self) -> FetchFuture<'_> {
+        Box::pin(async move {
+            let assertion = self.certificate.assertion(
+                &self.entra.client_id,
+                &self.entra.url,
+                SystemTime::now(),
+            )?;
+            self.entra.request(ClientAuth::Assertion(&assertion)).await
+        })
+    }
+}
+
+impl fmt::Debug for ClientCertificateCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ClientCertificateCredential")
+            .field(&self.cache)
+            .finish()
+    }
+}
+
+impl ClientCertificateCredential {
+    /// From PEM text with the certificate and its key (`PRIVATE KEY` or `RSA PRIVATE KEY`,
+    /// unencrypted), in any order.
+    ///
+    /// # Errors
+    /// `InvalidArgument` when the certificate or key is missing or unusable, or for a
+    /// malformed tenant or client id.
+    pub fn from_pem(
+        tenant_id: &str,
+        client_id: &str,
+        pem: &[u8],
+        options: CredentialOptions,
+    ) -> Result<Self, Error> {
+        let certificate = SigningCertificate::from_pem(pem)?;
+        Self::with_certificate(tenant_id, client_id, certificate, options)
+    }
+
+    /// From a PKCS#12 (`.pfx`) file's bytes and its password (RSA key; feature `pkcs12`).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a wrong password, or a file without a certificate and RSA key.
+    #[cfg(feature = "pkcs12")]
+    pub fn from_pkcs12(
+        tenant_id: &str,
+        client_id: &str,
+        pfx: &[u8],
+        password: &str,
+        options: CredentialOptions,
+    ) -> Result<Self, Error> {
+        let certificate = crate::identity::pkcs12::read(pfx, password)?;
+        Self::with_certificate(tenant_id, client_id, certificate, options)
+    }
+
+    fn with_certificate(
+        tenant_id: &str,
+        client_id: &str,
+        certificate: SigningCertificate,
+        options: CredentialOptions,
+    ) -> Result<Self, Error> {
+        let entra = Entra::new(
+            tenant_id,
+            client_id,
+            &options,
+            "client certificate credential",
+        )?;
+        Ok(Self {
+            cache: Cached::new(Source { entra, certificate }),
+        })
+    }
+}
+
+impl TokenProvider for ClientCertificateCredential {
+    fn get_token<'a>(&'a self, _audience: &'a str) -> TokenFuture<'a> {
+        Box::pin(self.cache.token())
+    }
+}

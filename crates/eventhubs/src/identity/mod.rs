@@ -1,0 +1,42 @@
+//! Microsoft Entra ID (Azure AD) credentials: a client secret, a client certificate,
+//! managed identity (IMDS, App Service), workload identity, the Azure CLI, and the
+//! environment's choice among them. Each is a [`TokenProvider`](crate::TokenProvider)
+//! whose token is cached, shared by every link of a client, and refreshed well before it
+//! expires (ten minutes, or half the life of a short token, with jitter); a failed refresh
+//! is retried with backoff while the current token stays valid. Token requests go to the
+//! cloud's authority host ([`Cloud`](crate::Cloud)), through the proxy the options or
+//! `HTTPS_PROXY` name; managed identity endpoints never go through a proxy.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), eventhubs::Error> {
+//! use std::sync::Arc;
+//! use eventhubs::identity::{CredentialOptions, EnvironmentCredential};
+//! use eventhubs::{ClientOptions, ProducerClient};
+//! let credential = EnvironmentCredential::from_env(CredentialOptions::default())?;
+//! let producer = ProducerClient::new(
+//!     "my-namespace", "my-hub", Arc::new(credential), ClientOptions::default())?;
+//! # let _ = producer; Ok(()) }
+//! ```
+
+mod azure_cli;
+mod cache;
+mod certificate;
+mod client_certificate;
+mod client_secret;
+mod environment;
+mod managed_identity;
+mod options;
+#[cfg(feature = "pkcs12")]
+mod pkcs12;
+mod token_request;
+mod workload_identity;
+
+pub use azure_cli::AzureCliCredential;
+pub use client_certificate::ClientCertificateCredential;
+pub use client_secret::ClientSecretCredential;
+pub use environment::{EnvironmentCredential, EnvironmentSource};
+pub use managed_identity::{ManagedIdentityCredential, UserAssignedId};
+pub use options::CredentialOptions;
+pub use workload_identity::WorkloadIdentityCredential;
+
+pub(crate) use token_request::ENTRA_ERROR;
