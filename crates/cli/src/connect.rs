@@ -1,7 +1,15 @@
 //! The connection options every command but `emulator` shares, and the clients built from
 //! them.
 
-use eventhubs::{ClientOptions, ConsumerClient, ProducerClient, ProxyOptions, TransportType};
+use std::sync::Arc;
+
+use eventhubs::identity::{
+    AzureCliCredential, CredentialOptions, EnvironmentCredential, ManagedIdentityCredential,
+    UserAssignedId,
+};
+use eventhubs::{
+    ClientOptions, ConsumerClient, ProducerClient, ProxyOptions, TokenProvider, TransportType,
+};
 
 use crate::fail::Failure;
 
@@ -17,6 +25,29 @@ pub(crate) struct ConnectArgs {
         hide_env_values = true
     )]
     connection_string: Option<String>,
+    /// The namespace (`my-ns`, completed with the cloud's suffix, or
+    /// `my-ns.servicebus.windows.net`), for signing in with --aad instead of a connection
+    /// string; give the hub with -n.
+    #[arg(long, env = "EVENTHUB_NAMESPACE")]
+    namespace: Option<String>,
+    /// Sign in with Microsoft Entra ID instead of a shared access key: `env` (the default:
+    /// AZURE_TENANT_ID + AZURE_CLIENT_ID with AZURE_CLIENT_SECRET, AZURE_CERTIFICATE_PATH
+    /// [+ AZURE_CERTIFICATE_PASSWORD] or AZURE_FEDERATED_TOKEN_FILE, else the managed
+    /// identity), `cli` (the Azure CLI's `az login`) or `managed-identity`. The cloud comes
+    /// from AZURE_ENVIRONMENT / AZURE_AUTHORITY_HOST.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SOURCE",
+        num_args = 0..=1,
+        default_missing_value = "env",
+        requires = "namespace"
+    )]
+    aad: Option<Aad>,
+    /// Dial this host:port instead of the namespace (a private endpoint, the emulator's
+    /// TLS port); TLS still checks the namespace's name.
+    #[arg(long, value_name = "HOST:PORT")]
+    custom_endpoint: Option<String>,
     /// Event hub name (default: the connection string's EntityPath).
     #[arg(short = 'n', long, env = "EVENTHUB_NAME")]
     hub: Option<String>,
@@ -42,6 +73,21 @@ pub(crate) struct ConnectArgs {
     log_level: String,
 }
 
+/// Namespace, hub and credential of an Entra ID sign-in.
+type EntraTarget<'a> = (&'a str, &'a str, Arc<dyn TokenProvider>);
+
+/// `--aad` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Aad {
+    /// The credential the AZURE_* variables describe.
+    Env,
+    /// The Azure CLI's signed-in account.
+    Cli,
+    /// The managed identity of the Azure resource this runs on (AZURE_CLIENT_ID picks a
+    /// user-assigned one).
+    ManagedIdentity,
+}
+
 /// `--transport` values.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Transport {
@@ -54,6 +100,11 @@ impl ConnectArgs {
     pub(crate) fn init_logging(&self) -> Result<(), Failure> {
         crate::logging::init(&self.log_level).map_err(Failure::usage)?;
         Ok(())
+    }
+
+    /// The namespace named by --namespace or $EVENTHUB_NAMESPACE.
+    pub(crate) fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
     }
 
     /// The hub named by -n/--hub or $EVENTHUB_NAME.
@@ -72,7 +123,7 @@ impl ConnectArgs {
         self.connection_string.as_deref().ok_or_else(|| {
             Failure::usage(
                 "no connection string: pass -c/--connection-string or set \
-                 EVENTHUB_CONNECTION_STRING",
+                 EVENTHUB_CONNECTION_STRING (or sign in with --aad and --namespace)",
             )
         })
     }
@@ -93,25 +144,81 @@ impl ConnectArgs {
                 .map_err(|e| Failure::usage(format!("--ca-file {}: {e}", path.display())))?;
             options = options.add_root_certificates(pem);
         }
+        if let Some(address) = &self.custom_endpoint {
+            options = options.custom_endpoint(address.clone());
+        }
         Ok(options)
     }
 
+    /// With --aad: the namespace, the hub and the Entra ID credential.
+    fn entra(
+        &self,
+        options: &ClientOptions,
+    ) -> Result<Option<EntraTarget<'_>>, Failure> {
+        let Some(source) = self.aad else {
+            return Ok(None);
+        };
+        let namespace = self
+            .namespace
+            .as_deref()
+            .ok_or_else(|| Failure::usage("--aad needs --namespace (or EVENTHUB_NAMESPACE)"))?;
+        let hub = self
+            .hub
+            .as_deref()
+            .ok_or_else(|| Failure::usage("--aad needs -n/--hub (or EVENTHUB_NAME)"))?;
+        let credential_options = CredentialOptions::for_client(options);
+        let credential: Arc<dyn TokenProvider> = match source {
+            Aad::Env => {
+                Arc::new(EnvironmentCredential::from_env(credential_options).map_err(construction)?)
+            }
+            Aad::Cli => {
+                Arc::new(AzureCliCredential::new(credential_options).map_err(construction)?)
+            }
+            Aad::ManagedIdentity => Arc::new(
+                match std::env::var("AZURE_CLIENT_ID")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                {
+                    Some(id) => ManagedIdentityCredential::user_assigned(
+                        UserAssignedId::ClientId(id),
+                        credential_options,
+                    ),
+                    None => ManagedIdentityCredential::new(credential_options),
+                }
+                .map_err(construction)?,
+            ),
+        };
+        Ok(Some((namespace, hub, credential)))
+    }
+
     pub(crate) fn producer(&self) -> Result<ProducerClient, Failure> {
-        ProducerClient::from_connection_string(
-            self.connection_string()?,
-            self.hub.as_deref(),
-            self.options()?,
-        )
+        let options = self.options()?;
+        match self.entra(&options)? {
+            Some((namespace, hub, credential)) => {
+                ProducerClient::new(namespace, hub, credential, options)
+            }
+            None => ProducerClient::from_connection_string(
+                self.connection_string()?,
+                self.hub.as_deref(),
+                options,
+            ),
+        }
         .map_err(construction)
     }
 
     pub(crate) fn consumer(&self) -> Result<ConsumerClient, Failure> {
-        ConsumerClient::from_connection_string(
-            self.connection_string()?,
-            self.hub.as_deref(),
-            &self.consumer_group,
-            self.options()?,
-        )
+        let options = self.options()?;
+        match self.entra(&options)? {
+            Some((namespace, hub, credential)) => {
+                ConsumerClient::new(namespace, hub, &self.consumer_group, credential, options)
+            }
+            None => ConsumerClient::from_connection_string(
+                self.connection_string()?,
+                self.hub.as_deref(),
+                &self.consumer_group,
+                options,
+            ),
+        }
         .map_err(construction)
     }
 }

@@ -7,7 +7,8 @@ use eventhubs_amqp_io::TlsServerConfig;
 use eventhubs_emulator::namespace::Namespace;
 use eventhubs_emulator::server;
 use eventhubs_emulator::{
-    connection_string, websocket_url, Config, DurableStorage, Listeners, Storage, SyncPolicy,
+    connection_string, websocket_url, Config, DurableStorage, JwtKeys, JwtPolicy, Listeners,
+    Storage, SyncPolicy,
 };
 use tokio::net::TcpListener;
 
@@ -62,6 +63,12 @@ pub(crate) struct Args {
     /// this port; 0 picks a free one.
     #[arg(long, value_name = "PORT", requires = "tls_cert")]
     wss_port: Option<u16>,
+    /// Validate Microsoft Entra ID tokens (JWTs) as Event Hubs does: RS256 signed by a key
+    /// of this PEM file (certificates or public keys), audience https://eventhubs.azure.net,
+    /// exp and nbf; links end at the token's exp. Default: any JWT is accepted (or what the
+    /// --config file's `Jwt` says).
+    #[arg(long, value_name = "PEM")]
+    jwt_key: Option<PathBuf>,
 }
 
 /// `--sync` values.
@@ -81,6 +88,13 @@ pub(crate) async fn run(args: Args) -> Result<(), String> {
             Config::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
     };
+    if let Some(path) = &args.jwt_key {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("--jwt-key {}: cannot read it: {e}", path.display()))?;
+        let keys =
+            JwtKeys::from_pem(&pem).map_err(|e| format!("--jwt-key {}: {e}", path.display()))?;
+        config.jwt = JwtPolicy::Validate(std::sync::Arc::new(keys));
+    }
     if let Some(dir) = &args.data_dir {
         let mut durable = match config.storage {
             Storage::Durable(d) => d,

@@ -126,7 +126,7 @@ impl ClientCore {
             Some(p) => p.clone(),
             None if sas => Arc::new(SasTokenProvider::from_env()?),
             None => Arc::new(EnvironmentCredential::from_env(
-                CredentialOptions::from_client(options),
+                CredentialOptions::for_client(options),
             )?),
         };
         Self::new(&namespace, &hub, provider, options)

@@ -66,10 +66,6 @@ struct Where {
     /// The checkpoint store's container.
     #[arg(long)]
     container: String,
-    /// The Event Hubs namespace host (e.g. myns.servicebus.windows.net), instead of taking
-    /// it from the connection string; give the hub with -n.
-    #[arg(long)]
-    namespace: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -142,8 +138,9 @@ fn open(at: &Where, container: &str) -> Result<Target, Failure> {
     let store = BlobCheckpointStore::from_connection_string(&at.storage, container)
         .map_err(|e| Failure::usage(format!("--storage: {e}")))?;
     let group = at.connect.consumer_group.clone();
-    let (namespace, hub) = match (&at.namespace, at.connect.hub_name()) {
-        (Some(ns), Some(hub)) => (ns.clone(), hub.to_owned()),
+    // The names alone are enough to find the checkpoints: no connection is made.
+    let (namespace, hub) = match (at.connect.namespace(), at.connect.hub_name()) {
+        (Some(ns), Some(hub)) => (ns.to_owned(), hub.to_owned()),
         (Some(_), None) => return Err(Failure::usage("--namespace needs -n/--hub")),
         (None, _) => {
             let consumer = at.connect.consumer()?;

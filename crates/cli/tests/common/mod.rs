@@ -88,10 +88,16 @@ impl Drop for Running {
 
 /// Runs `eh args...` with `stdin`, bounded by 60 s (killed after).
 pub fn eh(args: &[&str], stdin: &[u8]) -> Output {
+    eh_with_env(args, stdin, &[])
+}
+
+/// Like [`eh`], with these environment variables set for the child.
+pub fn eh_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_eh"))
         .args(args)
         .env_remove("EVENTHUB_CONNECTION_STRING")
         .env_remove("EVENTHUB_NAME")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

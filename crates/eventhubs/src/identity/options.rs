@@ -83,8 +83,9 @@ impl CredentialOptions {
         self
     }
 
-    /// What a client's own options imply: its cloud, extra roots and proxy.
-    pub(crate) fn from_client(options: &ClientOptions) -> Self {
+    /// The cloud, extra root certificates and proxy of a client's options, so that token
+    /// requests go where, and trust what, the client does.
+    pub fn for_client(options: &ClientOptions) -> Self {
         Self {
             cloud: options.cloud.clone(),
             extra_roots: options.extra_roots.clone(),
