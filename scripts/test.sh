@@ -6,6 +6,10 @@ cd "$root"
 scripts/setup-interop.sh
 cargo test --workspace --locked --all-targets
 cargo test --workspace --locked --doc
+# Optional features the workspace build leaves off: the azure_core adapter (with the official
+# azure_identity credential), and the environment credential without PKCS#12 support (the
+# CLI turns `pkcs12` on for the workspace build).
+cargo test -p eventhubs --locked --features azure-core --test azure_core_adapter --test identity_env
 # Every client example runs end to end against its embedded emulator.
 for example in quickstart producer consumer batch_processing checkpointing facade; do
   env -u EVENTHUB_CONNECTION_STRING timeout 300 cargo run --locked --quiet -p eventhubs --example "$example" > /dev/null

@@ -151,10 +151,7 @@ impl ConnectArgs {
     }
 
     /// With --aad: the namespace, the hub and the Entra ID credential.
-    fn entra(
-        &self,
-        options: &ClientOptions,
-    ) -> Result<Option<EntraTarget<'_>>, Failure> {
+    fn entra(&self, options: &ClientOptions) -> Result<Option<EntraTarget<'_>>, Failure> {
         let Some(source) = self.aad else {
             return Ok(None);
         };

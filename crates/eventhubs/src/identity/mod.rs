@@ -19,6 +19,8 @@
 //! ```
 
 mod azure_cli;
+#[cfg(feature = "azure-core")]
+mod azure_core;
 mod cache;
 mod certificate;
 mod client_certificate;
@@ -31,6 +33,8 @@ mod pkcs12;
 mod token_request;
 mod workload_identity;
 
+#[cfg(feature = "azure-core")]
+pub use self::azure_core::AzureCoreCredential;
 pub use azure_cli::AzureCliCredential;
 pub use client_certificate::ClientCertificateCredential;
 pub use client_secret::ClientSecretCredential;

@@ -1,0 +1,144 @@
+//! Feature `azure-core`: the official `azure_identity` `ClientSecretCredential`, pointed at
+//! the fake Entra ID token service (its HTTP through a transport over our HTTP client, which
+//! trusts the fake's test CA), authorizes sends and receives through `AzureCoreCredential`
+//! against the emulator validating JWTs. (Run by `scripts/test.sh` with the feature on.)
+#![cfg(feature = "azure-core")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use azure_core::credentials::Secret;
+use azure_core::http::{
+    AsyncRawResponse, Body, ClientOptions as AzureClientOptions, Request, Transport,
+};
+use bytes::Bytes;
+use eventhubs::identity::AzureCoreCredential;
+use eventhubs::{
+    ClientOptions, ConsumerClient, ErrorKind, PartitionReceiverOptions, ProducerClient,
+    SendEventOptions, StartPosition, TokenKind, TokenProvider, DEFAULT_CONSUMER_GROUP,
+};
+use eventhubs_emulator::{Config, Emulator, JwtKeys, JwtPolicy};
+use eventhubs_test_support::entra::{EntraConfig, FakeEntra};
+
+/// azure_core's transport over the project's HTTP client (azure_core without its reqwest
+/// feature has none of its own).
+#[derive(Debug)]
+struct OurHttp(eventhubs_http::HttpClient);
+
+#[async_trait::async_trait]
+impl azure_core::http::HttpClient for OurHttp {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        let body = match request.body() {
+            Body::Bytes(b) => Bytes::copy_from_slice(b),
+            _ => Bytes::new(),
+        };
+        let response = self
+            .0
+            .send(|| {
+                let mut r = http::Request::builder()
+                    .method(request.method().as_str())
+                    .uri(request.url().as_str());
+                for (name, value) in request.headers().iter() {
+                    r = r.header(name.as_str(), value.as_str());
+                }
+                r.body(body.clone()).unwrap()
+            })
+            .await
+            .map_err(|e| {
+                azure_core::Error::with_message(azure_core::error::ErrorKind::Io, e.to_string())
+            })?;
+        let mut headers = azure_core::http::headers::Headers::new();
+        for (name, value) in &response.headers {
+            if let Ok(v) = value.to_str() {
+                headers.insert(name.as_str().to_owned(), v.to_owned());
+            }
+        }
+        Ok(AsyncRawResponse::from_bytes(
+            response.status.as_u16().into(),
+            headers,
+            response.body,
+        ))
+    }
+}
+
+fn official_credential(
+    entra: &FakeEntra,
+    secret: &str,
+) -> Arc<dyn azure_core::credentials::TokenCredential> {
+    let c = entra.config();
+    let tls = eventhubs_amqp_io::TlsConfig::from_pem_roots(entra.ca_pem().as_bytes()).unwrap();
+    let http = eventhubs_http::HttpClient::new(&tls, eventhubs_http::RetryPolicy::default());
+    let mut custom = azure_core::cloud::CustomConfiguration::default();
+    custom.authority_host = entra.authority_host();
+    let options = azure_identity::ClientSecretCredentialOptions {
+        client_options: AzureClientOptions {
+            transport: Some(Transport::new(Arc::new(OurHttp(http)))),
+            cloud: Some(Arc::new(custom.into())),
+            ..AzureClientOptions::default()
+        },
+    };
+    azure_identity::ClientSecretCredential::new(
+        &c.tenant,
+        c.client_id.clone(),
+        Secret::new(secret.to_owned()),
+        Some(options),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_azure_identity_credential_authorizes_sends_and_receives() {
+    let entra = FakeEntra::start(EntraConfig::default()).await;
+    let mut config = Config::default();
+    config.jwt = JwtPolicy::Validate(Arc::new(
+        JwtKeys::from_pem(entra.signing_cert_pem().as_bytes()).unwrap(),
+    ));
+    let emulator = Emulator::start(config).await.unwrap();
+    let secret = entra.config().client_secret.clone();
+    let provider = Arc::new(AzureCoreCredential::new(official_credential(
+        &entra, &secret,
+    )));
+    let token = provider.get_token("sb://localhost/eh1").await.unwrap();
+    assert_eq!(token.kind, TokenKind::Jwt);
+
+    let cs = emulator.connection_string(Some("eh1"));
+    let options = ClientOptions::default()
+        .token_provider(provider)
+        .operation_timeout(Duration::from_secs(10));
+    let producer = ProducerClient::from_connection_string(&cs, None, options.clone()).unwrap();
+    producer
+        .send_events(
+            ["by azure_identity"],
+            SendEventOptions::default().partition_id("0"),
+        )
+        .await
+        .unwrap();
+    let consumer =
+        ConsumerClient::from_connection_string(&cs, None, DEFAULT_CONSUMER_GROUP, options).unwrap();
+    let mut receiver = consumer
+        .open_partition_receiver(
+            "0",
+            PartitionReceiverOptions::default().start_position(StartPosition::earliest()),
+        )
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(10), receiver.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.data_as_str(), Some("by azure_identity"));
+    assert!(entra
+        .served()
+        .iter()
+        .all(|s| s.grant == "secret" && s.status == 200));
+    receiver.close().await;
+    producer.close().await;
+    consumer.close().await;
+
+    // The official credential's refusal, as our error.
+    let wrong = AzureCoreCredential::new(official_credential(&entra, "wrong-secret"));
+    let e = wrong.get_token("x").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
+    assert!(e.to_string().contains("azure_core credential"), "{e}");
+    emulator.shutdown().await;
+}
