@@ -227,4 +227,23 @@ mod tests {
         }
         assert!(JwtKeys::from_pem(b"nothing here").is_err());
     }
+
+    proptest::proptest! {
+        /// Whatever arrives as a token, the answer is a reason, never a panic.
+        #[test]
+        fn arbitrary_tokens_never_panic(token in "[A-Za-z0-9_.\\-=+/é]{0,200}") {
+            let keys = JwtKeys { keys: vec![VerifyKey::Rsa(vec![0x30, 0])] };
+            proptest::prop_assert!(keys.validate(&token, 0).is_err());
+        }
+
+        /// Arbitrary PEM-ish input is refused or read, never a panic.
+        #[test]
+        fn arbitrary_key_files_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let mut pem = b"-----BEGIN PUBLIC KEY-----\n".to_vec();
+            pem.extend(base64::engine::general_purpose::STANDARD.encode(&body).into_bytes());
+            pem.extend(b"\n-----END PUBLIC KEY-----\n");
+            let _ = JwtKeys::from_pem(&pem);
+            let _ = rsa_key_of_spki(&body);
+        }
+    }
 }

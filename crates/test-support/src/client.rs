@@ -111,6 +111,21 @@ pub async fn put_token_for(session: &Session, audience: &str, key: &str, ttl_sec
     status(&request(session, CBS_NODE, put.into_parts()).await)
 }
 
+/// Puts a JWT for `audience` (no `expiration`: the token's own `exp` decides); returns
+/// the status code.
+///
+/// # Panics
+/// When the exchange fails or the reply is malformed.
+pub async fn put_jwt(session: &Session, audience: &str, token: &str) -> i32 {
+    let put = PutToken {
+        token_type: k::JWT_TOKEN_TYPE.to_owned(),
+        audience: audience.to_owned(),
+        expiration_ms: None,
+        token: token.to_owned(),
+    };
+    status(&request(session, CBS_NODE, put.into_parts()).await)
+}
+
 /// A `$management` READ of hub `name` (`partition` given: of that partition).
 ///
 /// # Panics

@@ -27,6 +27,8 @@ use tokio::net::TcpListener;
 
 /// The token-signing key (what the emulator's `Validate` mode trusts, by its certificate).
 pub const SIGNING_KEY_PEM: &str = include_str!("../fixtures/entra-test-only-key.pem");
+/// The token-signing key's public half, as a `PUBLIC KEY` (SubjectPublicKeyInfo) PEM.
+pub const SIGNING_PUBLIC_KEY_PEM: &str = include_str!("../fixtures/entra-test-only-public.pem");
 /// The fixture service principal's certificate key (the client certificate credential).
 pub const CLIENT_KEY_PEM: &str = include_str!("../fixtures/client-test-only-key.pem");
 /// The fixture service principal's certificate.
