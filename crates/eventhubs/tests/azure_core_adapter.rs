@@ -4,21 +4,18 @@
 //! against the emulator validating JWTs. (Run by `scripts/test.sh` with the feature on.)
 #![cfg(feature = "azure-core")]
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use azure_core::credentials::Secret;
 use azure_core::http::{
     AsyncRawResponse, Body, ClientOptions as AzureClientOptions, Request, Transport,
 };
 use bytes::Bytes;
 use eventhubs::identity::AzureCoreCredential;
-use eventhubs::{
-    ClientOptions, ConsumerClient, ErrorKind, PartitionReceiverOptions, ProducerClient,
-    SendEventOptions, StartPosition, TokenKind, TokenProvider, DEFAULT_CONSUMER_GROUP,
-};
-use eventhubs_emulator::{Config, Emulator, JwtKeys, JwtPolicy};
+use eventhubs::{ErrorKind, TokenKind, TokenProvider};
 use eventhubs_test_support::entra::{EntraConfig, FakeEntra};
+use std::sync::Arc;
+
+mod common;
+use common::entra::{round_trip, validating_emulator};
 
 /// azure_core's transport over the project's HTTP client (azure_core without its reqwest
 /// feature has none of its own).
@@ -89,11 +86,7 @@ fn official_credential(
 #[tokio::test]
 async fn an_azure_identity_credential_authorizes_sends_and_receives() {
     let entra = FakeEntra::start(EntraConfig::default()).await;
-    let mut config = Config::default();
-    config.jwt = JwtPolicy::Validate(Arc::new(
-        JwtKeys::from_pem(entra.signing_cert_pem().as_bytes()).unwrap(),
-    ));
-    let emulator = Emulator::start(config).await.unwrap();
+    let emulator = validating_emulator(&entra).await;
     let secret = entra.config().client_secret.clone();
     let provider = Arc::new(AzureCoreCredential::new(official_credential(
         &entra, &secret,
@@ -101,39 +94,13 @@ async fn an_azure_identity_credential_authorizes_sends_and_receives() {
     let token = provider.get_token("sb://localhost/eh1").await.unwrap();
     assert_eq!(token.kind, TokenKind::Jwt);
 
-    let cs = emulator.connection_string(Some("eh1"));
-    let options = ClientOptions::default()
-        .token_provider(provider)
-        .operation_timeout(Duration::from_secs(10));
-    let producer = ProducerClient::from_connection_string(&cs, None, options.clone()).unwrap();
-    producer
-        .send_events(
-            ["by azure_identity"],
-            SendEventOptions::default().partition_id("0"),
-        )
+    round_trip(&emulator, provider, "by azure_identity")
         .await
         .unwrap();
-    let consumer =
-        ConsumerClient::from_connection_string(&cs, None, DEFAULT_CONSUMER_GROUP, options).unwrap();
-    let mut receiver = consumer
-        .open_partition_receiver(
-            "0",
-            PartitionReceiverOptions::default().start_position(StartPosition::earliest()),
-        )
-        .await
-        .unwrap();
-    let event = tokio::time::timeout(Duration::from_secs(10), receiver.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(event.data_as_str(), Some("by azure_identity"));
     assert!(entra
         .served()
         .iter()
         .all(|s| s.grant == "secret" && s.status == 200));
-    receiver.close().await;
-    producer.close().await;
-    consumer.close().await;
 
     // The official credential's refusal, as our error.
     let wrong = AzureCoreCredential::new(official_credential(&entra, "wrong-secret"));

@@ -12,70 +12,20 @@ use eventhubs::identity::{
     ManagedIdentityCredential, UserAssignedId, WorkloadIdentityCredential,
 };
 use eventhubs::{
-    ClientOptions, Cloud, ConsumerClient, ErrorKind, PartitionReceiverOptions, ProducerClient,
-    ProxyOptions, SendEventOptions, StartPosition, Token, TokenFuture, TokenKind, TokenProvider,
-    DEFAULT_CONSUMER_GROUP,
+    ClientOptions, Cloud, ConsumerClient, ErrorKind, PartitionReceiverOptions, ProxyOptions, Token,
+    TokenFuture, TokenKind, TokenProvider, DEFAULT_CONSUMER_GROUP,
 };
-use eventhubs_emulator::{Config, Emulator, JwtKeys, JwtPolicy};
+use eventhubs_emulator::Emulator;
 use eventhubs_test_support::entra::{self, EntraConfig, FakeEntra, Fault};
+
+mod common;
+use common::entra::{credential_options, round_trip, validating_emulator};
 
 /// The fake token service and an emulator that validates its tokens.
 async fn start(config: EntraConfig) -> (FakeEntra, Emulator) {
     let entra = FakeEntra::start(config).await;
-    let mut emulator_config = Config::default();
-    emulator_config.jwt = JwtPolicy::Validate(Arc::new(
-        JwtKeys::from_pem(entra.signing_cert_pem().as_bytes()).unwrap(),
-    ));
-    let emulator = Emulator::start(emulator_config).await.unwrap();
+    let emulator = validating_emulator(&entra).await;
     (entra, emulator)
-}
-
-/// Credential options pointing at the fake: its authority host and test CA.
-fn options(entra: &FakeEntra) -> CredentialOptions {
-    CredentialOptions::default()
-        .cloud(Cloud::custom(
-            "fake",
-            entra.authority_host(),
-            ".servicebus.windows.net",
-            "https://eventhubs.azure.net/.default",
-        ))
-        .add_root_certificates(entra.ca_pem())
-}
-
-/// Sends `body` to partition 0 and reads it back, authorized by `provider` only.
-async fn round_trip(
-    emulator: &Emulator,
-    provider: Arc<dyn TokenProvider>,
-    body: &str,
-) -> Result<(), eventhubs::Error> {
-    let cs = emulator.connection_string(Some("eh1"));
-    let options = ClientOptions::default()
-        .token_provider(provider)
-        .operation_timeout(Duration::from_secs(10));
-    let producer = ProducerClient::from_connection_string(&cs, None, options.clone())?;
-    producer
-        .send_events([body], SendEventOptions::default().partition_id("0"))
-        .await?;
-    let consumer =
-        ConsumerClient::from_connection_string(&cs, None, DEFAULT_CONSUMER_GROUP, options)?;
-    let mut receiver = consumer
-        .open_partition_receiver(
-            "0",
-            PartitionReceiverOptions::default().start_position(StartPosition::earliest()),
-        )
-        .await?;
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(10), receiver.recv())
-            .await
-            .expect("an event within 10 s")?;
-        if event.data_as_str() == Some(body) {
-            break;
-        }
-    }
-    receiver.close().await;
-    producer.close().await;
-    consumer.close().await;
-    Ok(())
 }
 
 /// A JWT with about `lifetime` left, never in `Debug`.
@@ -101,7 +51,7 @@ async fn client_secret_authorizes_sends_and_receives() {
             &c.tenant,
             &c.client_id,
             c.client_secret.clone(),
-            options(&entra),
+            credential_options(&entra),
         )
         .unwrap(),
     );
@@ -119,8 +69,13 @@ async fn client_secret_authorizes_sends_and_receives() {
 
     // A wrong secret: the AADSTS code, Unauthorized, no SAS hint, no secret.
     let wrong = Arc::new(
-        ClientSecretCredential::new(&c.tenant, &c.client_id, "not-the-secret", options(&entra))
-            .unwrap(),
+        ClientSecretCredential::new(
+            &c.tenant,
+            &c.client_id,
+            "not-the-secret",
+            credential_options(&entra),
+        )
+        .unwrap(),
     );
     let e = round_trip(&emulator, wrong, "never").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
@@ -140,7 +95,7 @@ async fn client_certificate_pem_authorizes_and_the_assertion_is_verified() {
             &c.tenant,
             &c.client_id,
             pem.as_bytes(),
-            options(&entra),
+            credential_options(&entra),
         )
         .unwrap(),
     );
@@ -159,7 +114,7 @@ async fn client_certificate_pem_authorizes_and_the_assertion_is_verified() {
         &c.tenant,
         &c.client_id,
         other_key.as_bytes(),
-        options(&entra),
+        credential_options(&entra),
     )
     .unwrap();
     let e = forged.get_token("sb://localhost/eh1").await.unwrap_err();
@@ -179,7 +134,7 @@ async fn client_certificate_pkcs12_modern_and_legacy() {
                 &c.client_id,
                 pfx,
                 entra::CLIENT_PFX_PASSWORD,
-                options(&entra),
+                credential_options(&entra),
             )
             .unwrap(),
         );
@@ -190,7 +145,7 @@ async fn client_certificate_pkcs12_modern_and_legacy() {
         &c.client_id,
         entra::CLIENT_PFX,
         "wrong password",
-        options(&entra),
+        credential_options(&entra),
     )
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
@@ -205,7 +160,8 @@ async fn workload_identity_reads_the_rotating_token_file() {
     let file = dir.join("azure-identity-token");
     std::fs::write(&file, format!("{}\n", c.federated_token)).unwrap();
     let credential = Arc::new(
-        WorkloadIdentityCredential::new(&c.tenant, &c.client_id, &file, options(&entra)).unwrap(),
+        WorkloadIdentityCredential::new(&c.tenant, &c.client_id, &file, credential_options(&entra))
+            .unwrap(),
     );
     round_trip(&emulator, credential, "by workload identity")
         .await
@@ -218,7 +174,8 @@ async fn workload_identity_reads_the_rotating_token_file() {
     // The file is read on every request: a replaced, wrong token is what gets sent.
     std::fs::write(&file, "rotated-but-wrong").unwrap();
     let fresh =
-        WorkloadIdentityCredential::new(&c.tenant, &c.client_id, &file, options(&entra)).unwrap();
+        WorkloadIdentityCredential::new(&c.tenant, &c.client_id, &file, credential_options(&entra))
+            .unwrap();
     let e = fresh.get_token("x").await.unwrap_err();
     assert!(e.to_string().contains("AADSTS700027"), "{e}");
     std::fs::remove_file(&file).unwrap();
@@ -239,15 +196,15 @@ async fn managed_identity_imds_and_app_service() {
     let c = entra.config().clone();
     // IMDS (its address overridden the way the other Azure libraries allow).
     std::env::set_var("AZURE_POD_IDENTITY_AUTHORITY_HOST", entra.imds_host());
-    let system = ManagedIdentityCredential::new(options(&entra)).unwrap();
+    let system = ManagedIdentityCredential::new(credential_options(&entra)).unwrap();
     let user = ManagedIdentityCredential::user_assigned(
         UserAssignedId::ClientId(c.client_id.clone()),
-        options(&entra),
+        credential_options(&entra),
     )
     .unwrap();
     let unknown = ManagedIdentityCredential::user_assigned(
         UserAssignedId::ClientId("not-assigned".into()),
-        options(&entra),
+        credential_options(&entra),
     )
     .unwrap();
     std::env::remove_var("AZURE_POD_IDENTITY_AUTHORITY_HOST");
@@ -272,9 +229,9 @@ async fn managed_identity_imds_and_app_service() {
     // App Service: IDENTITY_ENDPOINT + IDENTITY_HEADER.
     std::env::set_var("IDENTITY_ENDPOINT", entra.identity_endpoint());
     std::env::set_var("IDENTITY_HEADER", &c.identity_header);
-    let app = ManagedIdentityCredential::new(options(&entra)).unwrap();
+    let app = ManagedIdentityCredential::new(credential_options(&entra)).unwrap();
     std::env::set_var("IDENTITY_HEADER", "wrong");
-    let wrong = ManagedIdentityCredential::new(options(&entra)).unwrap();
+    let wrong = ManagedIdentityCredential::new(credential_options(&entra)).unwrap();
     std::env::remove_var("IDENTITY_ENDPOINT");
     std::env::remove_var("IDENTITY_HEADER");
     assert!(
@@ -316,9 +273,12 @@ async fn azure_cli_runs_az_and_reads_its_token() {
     )
     .unwrap();
     std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let credential =
-        AzureCliCredential::with_program(&az, Some("contoso.onmicrosoft.com"), options(&entra))
-            .unwrap();
+    let credential = AzureCliCredential::with_program(
+        &az,
+        Some("contoso.onmicrosoft.com"),
+        credential_options(&entra),
+    )
+    .unwrap();
     round_trip(&emulator, Arc::new(credential), "by az")
         .await
         .unwrap();
@@ -332,14 +292,14 @@ async fn azure_cli_runs_az_and_reads_its_token() {
         "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n",
     )
     .unwrap();
-    let e = AzureCliCredential::with_program(&az, None, options(&entra))
+    let e = AzureCliCredential::with_program(&az, None, credential_options(&entra))
         .unwrap()
         .get_token("x")
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized);
     assert!(e.to_string().contains("Please run 'az login'"), "{e}");
-    let e = AzureCliCredential::with_program(dir.join("missing"), None, options(&entra))
+    let e = AzureCliCredential::with_program(dir.join("missing"), None, credential_options(&entra))
         .unwrap()
         .get_token("x")
         .await
@@ -421,7 +381,7 @@ async fn token_service_faults_are_retried_or_reported() {
         Fault::Status(500),
         Fault::Slow(Duration::from_millis(300)),
     ]);
-    check_token(&secret(options(&entra)), c.token_lifetime).await;
+    check_token(&secret(credential_options(&entra)), c.token_lifetime).await;
     // An AADSTS error is reported as it is, not retried.
     entra.script([Fault::Aadsts {
         status: 400,
@@ -429,14 +389,17 @@ async fn token_service_faults_are_retried_or_reported() {
         code: 90002,
     }]);
     let before = entra.served().len();
-    let e = secret(options(&entra)).get_token("x").await.unwrap_err();
+    let e = secret(credential_options(&entra))
+        .get_token("x")
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized);
     assert!(e.to_string().contains("AADSTS90002"), "{e}");
     assert_eq!(entra.served().len(), before + 1, "not retried");
     // A reply slower than the request bound: a timeout, after the retries.
     entra.script(std::iter::repeat_n(Fault::Slow(Duration::from_secs(3)), 2));
     let e = secret(
-        options(&entra)
+        credential_options(&entra)
             .request_timeout(Duration::from_millis(500))
             .max_retries(1),
     )
@@ -446,11 +409,16 @@ async fn token_service_faults_are_retried_or_reported() {
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(e.is_transient());
     // An unknown tenant.
-    let e = ClientSecretCredential::new("other-tenant", &c.client_id, "s", options(&entra))
-        .unwrap()
-        .get_token("x")
-        .await
-        .unwrap_err();
+    let e = ClientSecretCredential::new(
+        "other-tenant",
+        &c.client_id,
+        "s",
+        credential_options(&entra),
+    )
+    .unwrap()
+    .get_token("x")
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("AADSTS90002"), "{e}");
     // Without the test CA the service's certificate is refused.
     let untrusted = CredentialOptions::default().cloud(Cloud::custom(
@@ -472,7 +440,7 @@ async fn token_requests_go_through_the_proxy() {
     let c = entra.config().clone();
     let proxy =
         eventhubs_test_support::connect_proxy::ConnectProxy::start(Some(("user", "pw"))).await;
-    let through = options(&entra).proxy(
+    let through = credential_options(&entra).proxy(
         ProxyOptions::new(&format!("http://{}", proxy.addr()))
             .unwrap()
             .credentials("user", "pw"),
@@ -495,7 +463,7 @@ async fn token_requests_go_through_the_proxy() {
         proxy.log().tunnels
     );
     // A wrong proxy password: Unauthorized, naming neither password.
-    let wrong = options(&entra).proxy(
+    let wrong = credential_options(&entra).proxy(
         ProxyOptions::new(&format!("http://{}", proxy.addr()))
             .unwrap()
             .credentials("user", "wrong-pw"),
@@ -514,7 +482,7 @@ async fn token_requests_go_through_the_proxy() {
     assert!(!e.to_string().contains("wrong-pw") && !e.to_string().contains(&c.client_secret));
     // NO_PROXY-style bypass.
     let tunnels = proxy.log().tunnels.len();
-    let bypass = options(&entra).proxy(
+    let bypass = credential_options(&entra).proxy(
         ProxyOptions::new(&format!("http://{}", proxy.addr()))
             .unwrap()
             .no_proxy(["localhost"]),

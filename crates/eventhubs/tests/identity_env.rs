@@ -5,17 +5,19 @@
 //! The tests change process-wide variables, so they take turns.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use eventhubs::identity::{CredentialOptions, EnvironmentCredential, EnvironmentSource};
 use eventhubs::{
-    ClientOptions, Cloud, ConsumerClient, ErrorKind, Hub, HubOptions, PartitionReceiverOptions,
+    ClientOptions, ConsumerClient, ErrorKind, Hub, HubOptions, PartitionReceiverOptions,
     ProducerClient, SendEventOptions, StartPosition, TokenProvider, DEFAULT_CONSUMER_GROUP,
 };
 use eventhubs_amqp_io::TlsServerConfig;
-use eventhubs_emulator::{Config, Emulator, JwtKeys, JwtPolicy};
+use eventhubs_emulator::Emulator;
 use eventhubs_test_support::entra::{self, EntraConfig, FakeEntra};
+
+mod common;
+use common::entra::{credential_options, validating_config};
 
 /// Every variable these tests touch; each test starts with none of them set.
 const VARS: [&str; 16] = [
@@ -76,14 +78,7 @@ impl Fixture {
     }
 
     fn options(&self) -> CredentialOptions {
-        CredentialOptions::default()
-            .cloud(Cloud::custom(
-                "fake",
-                self.entra.authority_host(),
-                ".servicebus.windows.net",
-                "https://eventhubs.azure.net/.default",
-            ))
-            .add_root_certificates(self.entra.ca_pem())
+        credential_options(&self.entra)
     }
 
     /// The credential the environment picks, its kind, and which grant the fake served.
@@ -302,11 +297,9 @@ async fn tls_emulator(f: &Fixture) -> (Emulator, String) {
         ck.signing_key.serialize_pem().as_bytes(),
     )
     .unwrap();
-    let mut config = Config::default();
-    config.jwt = JwtPolicy::Validate(Arc::new(
-        JwtKeys::from_pem(f.entra.signing_cert_pem().as_bytes()).unwrap(),
-    ));
-    let emulator = Emulator::start_with_tls(config, tls).await.unwrap();
+    let emulator = Emulator::start_with_tls(validating_config(&f.entra), tls)
+        .await
+        .unwrap();
     let bundle = f.file(
         "roots.pem",
         format!("{}{}", ck.cert.pem(), f.entra.ca_pem()).as_bytes(),

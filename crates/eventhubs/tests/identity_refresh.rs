@@ -6,13 +6,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eventhubs::identity::{ClientSecretCredential, CredentialOptions};
+use eventhubs::identity::ClientSecretCredential;
 use eventhubs::{
-    ClientOptions, Cloud, ConsumerClient, PartitionReceiverOptions, ProducerClient,
-    SendEventOptions, StartPosition, DEFAULT_CONSUMER_GROUP,
+    ClientOptions, ConsumerClient, PartitionReceiverOptions, ProducerClient, SendEventOptions,
+    StartPosition, DEFAULT_CONSUMER_GROUP,
 };
-use eventhubs_emulator::{Config, Emulator, JwtKeys, JwtPolicy};
 use eventhubs_test_support::entra::{EntraConfig, FakeEntra};
+
+mod common;
+use common::entra::{credential_options, validating_emulator};
 
 /// What a run saw.
 struct Run {
@@ -29,23 +31,16 @@ async fn traffic(
     length: Duration,
     during: Option<(Duration, Box<dyn FnOnce() + Send>)>,
 ) -> Run {
-    let mut config = Config::default();
-    config.jwt = JwtPolicy::Validate(Arc::new(
-        JwtKeys::from_pem(entra.signing_cert_pem().as_bytes()).unwrap(),
-    ));
-    let emulator = Emulator::start(config).await.unwrap();
+    let emulator = validating_emulator(entra).await;
     let c = entra.config();
-    let options = CredentialOptions::default()
-        .cloud(Cloud::custom(
-            "fake",
-            entra.authority_host(),
-            ".servicebus.windows.net",
-            "https://eventhubs.azure.net/.default",
-        ))
-        .add_root_certificates(entra.ca_pem());
     let credential = Arc::new(
-        ClientSecretCredential::new(&c.tenant, &c.client_id, c.client_secret.clone(), options)
-            .unwrap(),
+        ClientSecretCredential::new(
+            &c.tenant,
+            &c.client_id,
+            c.client_secret.clone(),
+            credential_options(entra),
+        )
+        .unwrap(),
     );
     let cs = emulator.connection_string(Some("eh1"));
     let client_options = ClientOptions::default().token_provider(credential);

@@ -1,13 +1,11 @@
 //! [`AzureCliCredential`]: the signed-in Azure CLI user's token (`az account
 //! get-access-token`), for development machines.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::Value as Json;
 
-use crate::auth::{TokenFuture, TokenProvider};
 use crate::error::{Error, ErrorKind};
 use crate::identity::cache::{AccessToken, Cached, FetchFuture, FetchToken};
 use crate::identity::token_request::{check_tenant, ENTRA_ERROR};
@@ -101,14 +99,6 @@ fn parse_output(stdout: &[u8]) -> Result<AccessToken, String> {
     })
 }
 
-impl fmt::Debug for AzureCliCredential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AzureCliCredential")
-            .field(&self.cache)
-            .finish()
-    }
-}
-
 impl AzureCliCredential {
     /// The Azure CLI's signed-in account, for the options' cloud scope.
     ///
@@ -144,11 +134,7 @@ impl AzureCliCredential {
     }
 }
 
-impl TokenProvider for AzureCliCredential {
-    fn get_token<'a>(&'a self, _audience: &'a str) -> TokenFuture<'a> {
-        Box::pin(self.cache.token())
-    }
-}
+cached_credential!(AzureCliCredential);
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,8 @@
 //! [`ClientCertificateCredential`]: an app registration's certificate; each token request
 //! carries a fresh assertion JWT signed with its key.
 
-use std::fmt;
 use std::time::SystemTime;
 
-use crate::auth::{TokenFuture, TokenProvider};
 use crate::error::Error;
 use crate::identity::cache::{Cached, FetchFuture, FetchToken};
 use crate::identity::certificate::SigningCertificate;
@@ -47,14 +45,6 @@ impl FetchToken for Source {
             )?;
             self.entra.request(ClientAuth::Assertion(&assertion)).await
         })
-    }
-}
-
-impl fmt::Debug for ClientCertificateCredential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ClientCertificateCredential")
-            .field(&self.cache)
-            .finish()
     }
 }
 
@@ -109,8 +99,4 @@ impl ClientCertificateCredential {
     }
 }
 
-impl TokenProvider for ClientCertificateCredential {
-    fn get_token<'a>(&'a self, _audience: &'a str) -> TokenFuture<'a> {
-        Box::pin(self.cache.token())
-    }
-}
+cached_credential!(ClientCertificateCredential);

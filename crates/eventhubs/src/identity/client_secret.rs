@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use crate::auth::{TokenFuture, TokenProvider};
 use crate::error::Error;
 use crate::identity::cache::{Cached, FetchFuture, FetchToken};
 use crate::identity::token_request::{ClientAuth, Entra};
@@ -51,14 +50,6 @@ impl FetchToken for Source {
     }
 }
 
-impl fmt::Debug for ClientSecretCredential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ClientSecretCredential")
-            .field(&self.cache)
-            .finish()
-    }
-}
-
 impl ClientSecretCredential {
     /// The service principal `client_id` of `tenant_id` (a GUID or a domain), with `secret`.
     ///
@@ -84,8 +75,4 @@ impl ClientSecretCredential {
     }
 }
 
-impl TokenProvider for ClientSecretCredential {
-    fn get_token<'a>(&'a self, _audience: &'a str) -> TokenFuture<'a> {
-        Box::pin(self.cache.token())
-    }
-}
+cached_credential!(ClientSecretCredential);

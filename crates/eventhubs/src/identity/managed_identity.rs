@@ -6,7 +6,6 @@ use std::fmt;
 
 use eventhubs_http::HttpClient;
 
-use crate::auth::{TokenFuture, TokenProvider};
 use crate::error::Error;
 use crate::identity::cache::{Cached, FetchFuture, FetchToken};
 use crate::identity::token_request::managed_identity;
@@ -120,14 +119,6 @@ impl FetchToken for Source {
     }
 }
 
-impl fmt::Debug for ManagedIdentityCredential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ManagedIdentityCredential")
-            .field(&self.cache)
-            .finish()
-    }
-}
-
 impl ManagedIdentityCredential {
     /// The system-assigned identity.
     ///
@@ -180,8 +171,4 @@ impl ManagedIdentityCredential {
     }
 }
 
-impl TokenProvider for ManagedIdentityCredential {
-    fn get_token<'a>(&'a self, _audience: &'a str) -> TokenFuture<'a> {
-        Box::pin(self.cache.token())
-    }
-}
+cached_credential!(ManagedIdentityCredential);

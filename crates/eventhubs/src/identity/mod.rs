@@ -18,6 +18,26 @@
 //! # let _ = producer; Ok(()) }
 //! ```
 
+/// The `Debug` (naming the credential, never its secret) and [`TokenProvider`] of a
+/// credential that is a [`cache::Cached`] in a `cache` field.
+///
+/// [`TokenProvider`]: crate::TokenProvider
+macro_rules! cached_credential {
+    ($name:ident) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.cache).finish()
+            }
+        }
+
+        impl crate::auth::TokenProvider for $name {
+            fn get_token<'a>(&'a self, _audience: &'a str) -> crate::auth::TokenFuture<'a> {
+                Box::pin(self.cache.token())
+            }
+        }
+    };
+}
+
 mod azure_cli;
 #[cfg(feature = "azure-core")]
 mod azure_core;

@@ -1,10 +1,8 @@
 //! [`WorkloadIdentityCredential`]: Kubernetes workload identity — the federated token the
 //! cluster projects into a file, exchanged for an Entra ID token.
 
-use std::fmt;
 use std::path::PathBuf;
 
-use crate::auth::{TokenFuture, TokenProvider};
 use crate::error::{Error, ErrorKind};
 use crate::identity::cache::{Cached, FetchFuture, FetchToken};
 use crate::identity::environment::required;
@@ -52,14 +50,6 @@ impl FetchToken for Source {
     }
 }
 
-impl fmt::Debug for WorkloadIdentityCredential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("WorkloadIdentityCredential")
-            .field(&self.cache)
-            .finish()
-    }
-}
-
 impl WorkloadIdentityCredential {
     /// The app `client_id` of `tenant_id`, proving itself with the token in `token_file`.
     ///
@@ -94,8 +84,4 @@ impl WorkloadIdentityCredential {
     }
 }
 
-impl TokenProvider for WorkloadIdentityCredential {
-    fn get_token<'a>(&'a self, _audience: &'a str) -> TokenFuture<'a> {
-        Box::pin(self.cache.token())
-    }
-}
+cached_credential!(WorkloadIdentityCredential);

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod entra;
+
 use std::time::Duration;
 
 use eventhubs::{Hub, HubOptions, RetryOptions};
