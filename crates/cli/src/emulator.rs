@@ -64,7 +64,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "PORT", requires = "tls_cert")]
     wss_port: Option<u16>,
     /// Validate Microsoft Entra ID tokens (JWTs) as Event Hubs does: RS256 signed by a key
-    /// of this PEM file (certificates or public keys), audience https://eventhubs.azure.net,
+    /// of this PEM file (certificates or public keys), audience `https://eventhubs.azure.net`,
     /// exp and nbf; links end at the token's exp. Default: any JWT is accepted (or what the
     /// --config file's `Jwt` says).
     #[arg(long, value_name = "PEM")]

@@ -1,7 +1,8 @@
 //! `eh --aad`: send and receive signed in with Microsoft Entra ID alone — a service
 //! principal from the `AZURE_*` variables, tokens from the fake Entra ID token service —
 //! against `eh emulator --jwt-key`, which validates every JWT; a wrong secret is an
-//! `unauthorized:` failure naming the AADSTS code and never the secret.
+//! `unauthorized:` failure naming the AADSTS code and never the secret. And the official
+//! Python and JS SDKs, with token credentials, against the same validating emulator.
 
 mod common;
 
@@ -104,4 +105,106 @@ fn send_and_receive_signed_in_with_entra_id() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--namespace"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `eh emulator` validating JWTs, with wss on a free port and a localhost certificate.
+struct ValidatingEmulator {
+    em: common::Running,
+    wss: u16,
+    cert: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl ValidatingEmulator {
+    fn start(entra: &FakeEntra, name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("eh-aad-{name}-{}", std::process::id()));
+        let (mut args, cert) = common::tls_arguments(&dir);
+        let signing = dir.join("signing.pem");
+        std::fs::write(&signing, entra.signing_cert_pem()).unwrap();
+        args.extend([
+            "--wss-port".into(),
+            "0".into(),
+            "--jwt-key".into(),
+            signing.into(),
+        ]);
+        let em = start_eh(args, 2);
+        let wss = em
+            .more
+            .iter()
+            .find_map(|l| l.strip_prefix("secure websocket listening on wss://localhost:"))
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("{:?}", em.more))
+            .parse()
+            .unwrap();
+        Self { em, wss, cert, dir }
+    }
+}
+
+impl Drop for ValidatingEmulator {
+    fn drop(&mut self) {
+        self.em.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn in_an_hour() -> String {
+    (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600)
+        .to_string()
+}
+
+/// The official Python SDK with a token credential (so it puts `jwt` tokens) against the
+/// emulator validating them: `interop/python/aad.py`; a token for another audience is
+/// refused with the reason.
+#[test]
+fn python_sdk_with_entra_id_tokens() {
+    let Some(python) = eventhubs_test_support::interop_python() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let entra = runtime.block_on(FakeEntra::start(EntraConfig::default()));
+    let running = ValidatingEmulator::start(&entra, "py");
+    let hour = std::time::Duration::from_secs(3600);
+    let dir = eventhubs_test_support::repo_root().join("interop/python");
+    common::peer_ok(
+        python,
+        &[
+            dir.join("aad.py").display().to_string(),
+            running.wss.to_string(),
+            running.cert.display().to_string(),
+            entra.mint("https://eventhubs.azure.net/", hour),
+            entra.mint("https://storage.azure.com", hour),
+            in_an_hour(),
+        ],
+        &dir,
+    );
+}
+
+/// The official JS SDK with a token credential against the emulator validating JWTs:
+/// `interop/js/aad.mjs`.
+#[test]
+fn js_sdk_with_entra_id_tokens() {
+    let Some(dir) = eventhubs_test_support::interop_js() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let entra = runtime.block_on(FakeEntra::start(EntraConfig::default()));
+    let running = ValidatingEmulator::start(&entra, "js");
+    common::peer_ok(
+        "node",
+        &[
+            dir.join("aad.mjs").display().to_string(),
+            running.wss.to_string(),
+            running.cert.display().to_string(),
+            entra.mint(
+                "https://eventhubs.azure.net",
+                std::time::Duration::from_secs(3600),
+            ),
+            in_an_hour(),
+        ],
+        &dir,
+    );
 }
