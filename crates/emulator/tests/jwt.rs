@@ -65,3 +65,44 @@ async fn tokens_are_checked_against_either_key_form() {
         emulator.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn validity_window_and_audience_forms() {
+    let entra = FakeEntra::start(EntraConfig::default()).await;
+    let mut config = Config::default();
+    config.jwt = JwtPolicy::Validate(std::sync::Arc::new(
+        JwtKeys::from_pem(entra.signing_cert_pem().as_bytes()).unwrap(),
+    ));
+    let emulator = Emulator::start(config).await.unwrap();
+    let now = FakeEntra::now_secs();
+    let aud = "https://eventhubs.azure.net";
+    let cases = [
+        (
+            serde_json::json!({"aud": aud, "nbf": now, "exp": now + 60}),
+            202,
+        ),
+        // An audience list holding the resource is fine.
+        (
+            serde_json::json!({"aud": ["api://other", aud], "exp": now + 60}),
+            202,
+        ),
+        // Not valid for ten minutes yet (beyond the minute of skew allowed).
+        (
+            serde_json::json!({"aud": aud, "nbf": now + 600, "exp": now + 1200}),
+            401,
+        ),
+        // Within the skew.
+        (
+            serde_json::json!({"aud": aud, "nbf": now + 30, "exp": now + 60}),
+            202,
+        ),
+        (serde_json::json!({"aud": aud}), 401),
+        (serde_json::json!({"aud": aud, "exp": now - 1}), 401),
+        (serde_json::json!({"exp": now + 60}), 401),
+    ];
+    for (claims, expected) in cases {
+        let token = entra.sign_claims(&claims);
+        assert_eq!(put(&emulator, &token).await, expected, "{claims}");
+    }
+    emulator.shutdown().await;
+}

@@ -89,8 +89,8 @@ impl ProxyOptions {
         self
     }
 
-    /// Hosts reached directly: `*` (all), a host name (and its subdomains), `.suffix`, or
-    /// an IP address.
+    /// Hosts reached directly: `*` (all), a host name (and its subdomains), `.suffix`, an
+    /// IP address, or a CIDR range (`10.0.0.0/8`, `fd00::/8`).
     pub fn no_proxy<I, S>(mut self, hosts: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -113,10 +113,21 @@ impl ProxyOptions {
 
     /// Whether connections to `host` go through this proxy.
     pub(crate) fn applies_to(&self, host: &str) -> bool {
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let host = host
+            .trim_end_matches('.')
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        let ip: Option<std::net::IpAddr> = host.parse().ok();
         !self.no_proxy.iter().any(|entry| {
             let entry = entry.trim().trim_start_matches("*.").to_ascii_lowercase();
-            let entry = entry.trim_start_matches('.');
+            let entry = entry
+                .trim_start_matches('.')
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            if let (Some(ip), Ok(range)) = (ip, entry.parse::<ipnet::IpNet>()) {
+                return range.contains(&ip);
+            }
             entry == "*"
                 || (!entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}"))))
         })
@@ -243,6 +254,24 @@ mod tests {
             .unwrap()
             .no_proxy(["*"])
             .applies_to("x"));
+    }
+
+    /// CIDR ranges (IPv4 and IPv6) and bracketed IPv6 literals in the no-proxy list.
+    #[test]
+    fn no_proxy_cidr_ranges() {
+        let p = ProxyOptions::new("http://p:1").unwrap().no_proxy([
+            "10.0.0.0/8",
+            "fd00::/8",
+            "[2001:db8::1]",
+            "not/a/range",
+        ]);
+        assert!(!p.applies_to("10.1.2.3"));
+        assert!(!p.applies_to("fd12::7"));
+        assert!(!p.applies_to("[fd12::7]"));
+        assert!(!p.applies_to("2001:db8::1"));
+        assert!(p.applies_to("11.0.0.1"));
+        assert!(p.applies_to("2001:db8::2"));
+        assert!(p.applies_to("ns.servicebus.windows.net"));
     }
 
     #[test]

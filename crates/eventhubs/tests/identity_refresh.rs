@@ -119,6 +119,10 @@ async fn twenty_second_tokens_are_refreshed_before_they_expire() {
     assert_eq!(run.links_expired, 0, "no link outlived its token");
     // One token at the start, then one per half-life (about 10 s), shared by both clients.
     let issued = entra.tokens_issued();
+    eprintln!(
+        "20 s tokens, 60 s: {} sent, {} received, {issued} tokens issued, {} links expired",
+        run.sent, run.received, run.links_expired
+    );
     assert!(
         (5..=9).contains(&issued),
         "{issued} tokens: {:?}",
@@ -152,6 +156,13 @@ async fn a_fifteen_second_token_service_outage_loses_no_link() {
     assert_eq!(run.links_expired, 0, "the outage cost no link");
     let served = entra.served();
     let failed = served.iter().filter(|s| s.status == 503).count();
+    eprintln!(
+        "15 s outage, 50 s: {} sent, {} received, {} tokens issued, {failed} requests refused (503), {} links expired",
+        run.sent,
+        run.received,
+        entra.tokens_issued(),
+        run.links_expired
+    );
     assert!(
         failed >= 2,
         "refreshes were tried during the outage: {served:?}"

@@ -270,6 +270,17 @@ impl FakeEntra {
         self.served().iter().filter(|s| s.status == 200).count()
     }
 
+    /// A JWT with exactly these claims, signed as the service signs its tokens (for tests
+    /// of what a validator does with odd ones).
+    pub fn sign_claims(&self, claims: &Json) -> String {
+        sign_claims(&self.state, claims)
+    }
+
+    /// Seconds since the Unix epoch now, for building claims.
+    pub fn now_secs() -> u64 {
+        now_secs()
+    }
+
     /// Mints an access token as the service would, with `lifetime` and `audience`
     /// (`nbf` now).
     pub fn mint(&self, audience: &str, lifetime: Duration) -> String {
@@ -313,7 +324,6 @@ fn self_signed(key_pem: &str, name: &str) -> rcgen::Certificate {
 }
 
 fn mint(state: &State, audience: &str, now: u64, lifetime: Duration) -> String {
-    let header = json!({"alg": "RS256", "typ": "JWT", "kid": "fake-entra"});
     let claims = json!({
         "aud": audience,
         "iss": format!("https://sts.windows.net/{}/", state.config.tenant),
@@ -323,6 +333,12 @@ fn mint(state: &State, audience: &str, now: u64, lifetime: Duration) -> String {
         "appid": state.config.client_id,
         "tid": state.config.tenant,
     });
+    sign_claims(state, &claims)
+}
+
+/// An RS256 JWT of `claims`, signed with the token-signing key.
+fn sign_claims(state: &State, claims: &Json) -> String {
+    let header = json!({"alg": "RS256", "typ": "JWT", "kid": "fake-entra"});
     let signed = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
