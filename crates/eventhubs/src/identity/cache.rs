@@ -57,7 +57,8 @@ struct State {
     refreshing: bool,
     failures: u32,
     retry_not_before: Option<SystemTime>,
-    last_error: Option<Error>,
+    /// The last refresh's error, with the count of ended refreshes it ended.
+    last_error: Option<(u64, Error)>,
 }
 
 /// A credential's token cache; see the module docs.
@@ -126,6 +127,7 @@ impl Cached {
                 Next::Wait(mut rx) => {
                     // The refresher's request is bounded, so this wait is too.
                     let _ = rx.changed().await;
+                    let ended = *rx.borrow_and_update();
                     let st = self.lock();
                     let valid = st
                         .current
@@ -133,8 +135,10 @@ impl Cached {
                         .filter(|c| c.token.expires_at > SystemTime::now());
                     match (valid, &st.last_error) {
                         (Some(c), _) => return Ok(c.token.clone()),
-                        (None, Some(e)) => return Err(e.clone()),
-                        (None, None) => continue,
+                        // That refresh failed: its error is the answer.
+                        (None, Some((at, e))) if *at == ended => return Err(e.clone()),
+                        // It was cancelled: try again (perhaps as the refresher).
+                        _ => continue,
                     }
                 }
                 Next::Refresh(still_valid) => still_valid,
@@ -160,7 +164,8 @@ impl Cached {
                         .saturating_mul(1 << (st.failures - 1).min(5))
                         .min(RETRY_BACKOFF_MAX);
                     st.retry_not_before = Some(SystemTime::now() + backoff);
-                    st.last_error = Some(e.clone());
+                    // The guard's drop, just after, makes this refresh number `+ 1`.
+                    st.last_error = Some((*self.done.borrow() + 1, e.clone()));
                     match still_valid {
                         Some(t) => {
                             tracing::warn!(error = %e, attempt = st.failures, ?backoff, "access token refresh failed; using the current token while it is valid");
@@ -300,6 +305,72 @@ mod tests {
         cache.lock().current.as_mut().unwrap().token.expires_at = SystemTime::now();
         let e = cache.token().await.unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::ServerBusy);
+    }
+
+    /// Callers waiting on a failing first fetch get its error, without a fetch each.
+    #[tokio::test]
+    async fn waiters_share_a_failed_first_fetch() {
+        let script = Arc::new(Script {
+            life: Duration::from_secs(3600),
+            fail_from: Some(0),
+            ..Script::default()
+        });
+        let cache = Arc::new(Cached::new(script.clone()));
+        let calls: Vec<_> = (0..4)
+            .map(|_| {
+                let c = cache.clone();
+                tokio::spawn(async move { c.token().await.map(|t| t.value) })
+            })
+            .collect();
+        for c in calls {
+            assert!(c.await.unwrap().is_err());
+        }
+        assert!(
+            script.calls.load(Ordering::SeqCst) < 4,
+            "shared, not one each"
+        );
+    }
+
+    /// Fails its first `failures` fetches, then hands out `token-<n>`.
+    #[derive(Debug)]
+    struct FailFirst {
+        calls: AtomicU32,
+        failures: u32,
+    }
+
+    impl FetchToken for Arc<FailFirst> {
+        fn fetch(&self) -> FetchFuture<'_> {
+            Box::pin(async move {
+                let n = self.calls.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                if n < self.failures {
+                    return Err(Error::new(crate::ErrorKind::ServerBusy, "scripted"));
+                }
+                Ok(AccessToken {
+                    value: format!("token-{n}"),
+                    expires_at: SystemTime::now() + Duration::from_secs(3600),
+                })
+            })
+        }
+    }
+
+    /// A waiter whose refresher was cancelled does not take an older refresh's error for
+    /// the answer: it refreshes itself.
+    #[tokio::test]
+    async fn a_cancelled_refresh_does_not_hand_out_a_stale_error() {
+        let script = Arc::new(FailFirst {
+            calls: AtomicU32::new(0),
+            failures: 1,
+        });
+        let cache = Cached::new(script.clone());
+        assert!(cache.token().await.is_err(), "the first fetch fails");
+        let mut refresher = Box::pin(cache.token());
+        let mut waiter = Box::pin(cache.token());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(refresher.as_mut().poll(&mut cx).is_pending(), "fetching");
+        assert!(waiter.as_mut().poll(&mut cx).is_pending(), "waiting for it");
+        drop(refresher);
+        assert_eq!(waiter.await.unwrap().value, "token-2");
     }
 
     /// Dropping a caller mid-refresh lets the next one refresh.
