@@ -10,8 +10,12 @@
 //! - [`Hub`] is the Go `azure-event-hubs-go` v3 surface (send, batches, `receive` with a
 //!   handler, checkpoint persisters) on top of the two.
 //!
-//! One multiplexed AMQP connection per client carries everything; SAS tokens are renewed
-//! for its whole life; lost links and connections are replaced and receivers resume right
+//! - [`identity`] signs in with Microsoft Entra ID: client secret or certificate, managed
+//!   identity, workload identity, the Azure CLI, or whatever the `AZURE_*` variables
+//!   describe.
+//!
+//! One multiplexed AMQP connection per client carries everything; SAS or Entra ID tokens
+//! are renewed for its whole life; lost links and connections are replaced and receivers resume right
 //! after the last event they took. Every network wait is bounded by
 //! [`ClientOptions::operation_timeout`], and receiving is cancel-safe.
 //!
