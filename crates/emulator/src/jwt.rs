@@ -69,9 +69,14 @@ impl JwtKeys {
         Ok(Self { keys })
     }
 
-    /// Checks `token` at `now` (Unix seconds); returns its `exp`. The reasons never quote
-    /// the token.
-    pub(crate) fn validate(&self, token: &str, now: u64) -> Result<u64, String> {
+    /// Checks `token` at `now` (Unix seconds): an RS256 signature by one of the keys, an
+    /// Event Hubs audience, `exp` after `now`, `nbf` (if any) no more than a minute after
+    /// it. Returns `exp`.
+    ///
+    /// # Errors
+    /// The reason, prefixed with the error condition the emulator refuses the token with
+    /// (`InvalidSignature: ...`, `ExpiredToken: ...`); it never quotes the token.
+    pub fn validate(&self, token: &str, now: u64) -> Result<u64, String> {
         let mut parts = token.split('.');
         let (Some(header), Some(claims), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())

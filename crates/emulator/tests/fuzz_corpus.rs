@@ -69,3 +69,34 @@ async fn every_websocket_seed_replays() {
         );
     }
 }
+
+#[allow(unreachable_pub)]
+#[path = "../../../fuzz/fuzz_targets/jwt_input.rs"]
+mod jwt_input;
+
+/// Every committed seed of the `jwt` fuzz target, replayed the way the target runs it; the
+/// seeds named `valid…` must verify and every other token seed must be refused.
+#[test]
+fn every_jwt_seed_replays() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/jwt");
+    let (mut accepted, mut refused) = (0, 0);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        match jwt_input::run(&std::fs::read(&path).unwrap()) {
+            Some(Ok(_)) => {
+                assert!(name.starts_with("valid"), "{name} was accepted");
+                accepted += 1;
+            }
+            Some(Err(why)) => {
+                assert!(!name.starts_with("valid"), "{name} was refused: {why}");
+                refused += 1;
+            }
+            None => {}
+        }
+    }
+    assert!(
+        accepted >= 2 && refused >= 5,
+        "{accepted} accepted, {refused} refused"
+    );
+}

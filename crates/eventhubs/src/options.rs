@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::auth::TokenProvider;
 use crate::client_options::ClientOptions;
+use crate::cloud::Cloud;
 use crate::persist::{CheckpointPersister, MemoryPersister};
 use crate::retry::RetryOptions;
 use crate::transport::TransportType;
@@ -37,6 +38,7 @@ pub struct HubOptions {
     pub(crate) operation_timeout: Duration,
     pub(crate) token_provider: Option<Arc<dyn TokenProvider>>,
     pub(crate) transport: TransportType,
+    pub(crate) cloud: Option<Cloud>,
 }
 
 impl Default for HubOptions {
@@ -52,6 +54,7 @@ impl Default for HubOptions {
             operation_timeout: Duration::from_secs(60),
             token_provider: None,
             transport: TransportType::AmqpTcp,
+            cloud: None,
         }
     }
 }
@@ -132,6 +135,14 @@ impl HubOptions {
         self
     }
 
+    /// The Azure cloud whose DNS suffix completes a short namespace name (`my-ns`).
+    /// Default: the one `AZURE_ENVIRONMENT` names, else the public cloud.
+    #[doc(alias = "HubWithEnvironment")]
+    pub fn environment(mut self, cloud: Cloud) -> Self {
+        self.cloud = Some(cloud);
+        self
+    }
+
     /// The 1.0 clients' options these amount to.
     pub(crate) fn client_options(&self) -> ClientOptions {
         let mut o = ClientOptions::default()
@@ -141,6 +152,7 @@ impl HubOptions {
         o.custom_endpoint.clone_from(&self.custom_endpoint);
         o.token_provider.clone_from(&self.token_provider);
         o.transport = self.transport;
+        o.cloud.clone_from(&self.cloud);
         o
     }
 }

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use eventhubs::{ClientOptions, Cloud, ErrorKind, ProducerClient, SasTokenProvider};
+use eventhubs::{
+    ClientOptions, Cloud, ErrorKind, Hub, HubOptions, ProducerClient, SasTokenProvider,
+};
 
 fn host(options: ClientOptions) -> Result<String, eventhubs::Error> {
     let provider = Arc::new(SasTokenProvider::from_key("name", "key"));
@@ -31,6 +33,15 @@ fn namespaces_get_their_clouds_suffix() {
     // An explicit cloud wins over the environment; a full host name needs none.
     let public = ClientOptions::default().cloud(Cloud::public());
     assert_eq!(host(public).unwrap(), "myns.servicebus.windows.net");
+    // The Go facade's `HubWithEnvironment` is the same choice.
+    let provider = Arc::new(SasTokenProvider::from_key("name", "key"));
+    let hub = Hub::new(
+        "myns",
+        "hub",
+        provider,
+        HubOptions::default().environment(Cloud::china()),
+    );
+    assert_eq!(hub.unwrap().namespace(), "myns.servicebus.chinacloudapi.cn");
     let provider = Arc::new(SasTokenProvider::from_key("name", "key"));
     let full = ProducerClient::new("a.example.net", "hub", provider, ClientOptions::default());
     assert_eq!(full.unwrap().fully_qualified_namespace(), "a.example.net");

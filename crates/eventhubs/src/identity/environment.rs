@@ -70,6 +70,8 @@ impl EnvironmentCredential {
     /// # Errors
     /// `InvalidArgument` naming the missing variable (`AZURE_CLIENT_SECRET is set but
     /// AZURE_TENANT_ID is not`), or an unreadable certificate file.
+    #[doc(alias = "NewJWTProvider")]
+    #[doc(alias = "JWTProviderWithEnvironmentVars")]
     pub fn from_env(options: CredentialOptions) -> Result<Self, Error> {
         let needs = |name: &str, because: &str| {
             var(name).ok_or_else(|| {
