@@ -3,8 +3,8 @@
 // with the emulator's CA. Arguments: <wss port> <CA file> <token> <expires_on>.
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
-import { EventHubProducerClient, EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs";
-import { check, finish, waitUntil } from "./common.mjs";
+import { EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
+import { check, finish, subscribe, waitUntil } from "./common.mjs";
 
 const [wssPort, caFile, token, expiresOn] = process.argv.slice(2);
 const scopes = [];
@@ -26,15 +26,11 @@ bodies.forEach((body) => batch.tryAdd({ body }));
 await producer.sendBatch(batch);
 await producer.close();
 
-const consumer = new EventHubConsumerClient("$Default", "localhost", "eh1", credential, options);
-const got = [];
-const sub = consumer.subscribe("2", {
-  processEvents: async (events) => { got.push(...events); },
-  processError: async (err) => { console.log("error", err.message); },
-}, { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 });
-await waitUntil(() => got.length >= bodies.length, 30000);
-await sub.close();
-await consumer.close();
+const received = subscribe({ host: "localhost", credential }, "2", { startPosition: earliestEventPosition }, options);
+await waitUntil(() => received.events.length >= bodies.length, 30000);
+await received.close();
+const got = received.events;
+check("no subscription errors", received.errors.length === 0);
 check("sent and received with an Entra ID token", JSON.stringify(got.map((e) => e.body)) === JSON.stringify(bodies));
 check("the SDK asked for the Event Hubs scope", scopes.some((s) => s.startsWith("https://eventhubs.azure.net/")));
 finish();

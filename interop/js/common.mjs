@@ -12,9 +12,15 @@ export async function waitUntil(cond, ms = 15000) {
   return cond();
 }
 
-/** Subscribes to one partition of eh1; `close()` ends the subscription and the client. */
-export function subscribe(conn, partitionId, options) {
-  const client = new EventHubConsumerClient("$Default", conn, "eh1");
+/**
+ * Subscribes to one partition of eh1; `close()` ends the subscription and the client.
+ * `conn` is a connection string or `{ host, credential }` (a token credential);
+ * `clientOptions` go to the client (custom endpoint, WebSocket options).
+ */
+export function subscribe(conn, partitionId, options, clientOptions = {}) {
+  const client = typeof conn === "string"
+    ? new EventHubConsumerClient("$Default", conn, "eh1", clientOptions)
+    : new EventHubConsumerClient("$Default", conn.host, "eh1", conn.credential, clientOptions);
   const r = { events: [], errors: [] };
   const sub = client.subscribe(partitionId, {
     processEvents: async (events) => { r.events.push(...events); },

@@ -4,8 +4,8 @@
 // reached from it. Arguments: <wss port> <CA file> <emulator connection string>.
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
-import { EventHubProducerClient, EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs";
-import { check, finish, waitUntil } from "./common.mjs";
+import { EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
+import { check, finish, subscribe, waitUntil } from "./common.mjs";
 
 const [wssPort, caFile, emulatorCs] = process.argv.slice(2);
 const key = emulatorCs.split(";").slice(1).filter((kv) => !kv.startsWith("UseDevelopmentEmulator")).join(";");
@@ -24,15 +24,11 @@ bodies.forEach((body, i) => batch.tryAdd({ body, properties: { i } }));
 await producer.sendBatch(batch);
 await producer.close();
 
-const consumer = new EventHubConsumerClient("$Default", conn, "eh1", options);
-const got = [];
-const sub = consumer.subscribe("0", {
-  processEvents: async (events) => { got.push(...events); },
-  processError: async (err) => { console.log("error", err.message); },
-}, { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 });
-await waitUntil(() => got.length >= bodies.length, 30000);
-await sub.close();
-await consumer.close();
+const received = subscribe(conn, "0", { startPosition: earliestEventPosition }, options);
+await waitUntil(() => received.events.length >= bodies.length, 30000);
+await received.close();
+const got = received.events;
+check("no subscription errors", received.errors.length === 0);
 check("bodies over wss", JSON.stringify(got.map((e) => e.body)) === JSON.stringify(bodies));
 check("properties over wss", got.every((e, i) => e.properties && e.properties.i === i));
 finish();
