@@ -15,5 +15,5 @@ for example in quickstart producer consumer batch_processing checkpointing facad
   env -u EVENTHUB_CONNECTION_STRING timeout 300 cargo run --locked --quiet -p eventhubs --example "$example" > /dev/null
 done
 # The processor example (embedded emulator, file checkpoints) runs for three seconds.
-env -u EVENTHUB_CONNECTION_STRING -u STORAGE_CONNECTION_STRING -u STORAGE_CONTAINER timeout 300 \
+env -u EVENTHUB_CONNECTION_STRING -u AZURE_STORAGE_CONNECTION_STRING -u AZURE_STORAGE_CONTAINER timeout 300 \
   cargo run --locked --quiet -p eventhubs-checkpointstore-blob --example processor -- --seconds 3 > /dev/null

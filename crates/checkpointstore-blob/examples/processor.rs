@@ -1,8 +1,8 @@
 //! The event processor, as the Go library's Event Processor Host example: partitions are
 //! claimed, processed and checkpointed; run several copies and they share the partitions.
 //!
-//! With `EVENTHUB_CONNECTION_STRING` (with `EntityPath`), `STORAGE_CONNECTION_STRING` and
-//! `STORAGE_CONTAINER` set, it runs against Azure Event Hubs and Azure Storage. Without them
+//! With `EVENTHUB_CONNECTION_STRING` (with `EntityPath`), `AZURE_STORAGE_CONNECTION_STRING`
+//! and `AZURE_STORAGE_CONTAINER` set (the names `eh checkpoints` reads too), it runs against Azure Event Hubs and Azure Storage. Without them
 //! it starts an emulator in this process and keeps checkpoints in a file store in a temporary
 //! directory. It sends a few events, prints them as they are processed and one line per
 //! ownership change (`claimed 3`, `released 3`), and stops on Ctrl-C or after
@@ -35,8 +35,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut _emulator = None;
     let (connection_string, store): (String, Arc<dyn CheckpointStore>) = match (
         var("EVENTHUB_CONNECTION_STRING"),
-        var("STORAGE_CONNECTION_STRING"),
-        var("STORAGE_CONTAINER"),
+        var("AZURE_STORAGE_CONNECTION_STRING"),
+        var("AZURE_STORAGE_CONTAINER"),
     ) {
         (Some(cs), Some(storage), Some(container)) => {
             let store = BlobCheckpointStore::from_connection_string(&storage, &container)?;
@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let dir =
                 std::env::temp_dir().join(format!("eventhubs-processor-{}", std::process::id()));
             eprintln!(
-                "EVENTHUB_CONNECTION_STRING, STORAGE_CONNECTION_STRING and STORAGE_CONTAINER are not all set: \
+                "EVENTHUB_CONNECTION_STRING, AZURE_STORAGE_CONNECTION_STRING and AZURE_STORAGE_CONTAINER are not all set: \
                  using an embedded emulator at {} and checkpoints in {}",
                 em.addr(),
                 dir.display()

@@ -10,7 +10,7 @@ use eventhubs_checkpointstore_blob::BlobCheckpointStore;
 use eventhubs_test_support::azurite::Azurite;
 use eventhubs_test_support::{interop_js, run_js};
 
-use common::{eh, json_lines, ok};
+use common::{eh, eh_with_env, json_lines, ok};
 
 /// A hub that is never contacted: the scope comes from the connection string alone.
 const HUB: &str = "Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=k;\
@@ -97,6 +97,17 @@ fn list_export_and_import() {
     assert_eq!(&cells[0][..4], ["0", "41", "4100", "proc-a"], "{table}");
     assert_eq!(cells[1], ["2", "3", "30", "-", "-"], "{table}");
     assert_eq!(cells[2], ["10", "7", "70", "-", "-"], "{table}");
+
+    // The store may come from the environment instead: the same table.
+    let from_env = eh_with_env(
+        &["checkpoints", "list", "-c", HUB],
+        b"",
+        &[
+            ("AZURE_STORAGE_CONNECTION_STRING", storage.as_str()),
+            ("AZURE_STORAGE_CONTAINER", "ckpts"),
+        ],
+    );
+    assert_eq!(ok(&from_env), table);
 
     // At trace level (every HTTP request and response logged) the storage key and the
     // request signatures stay out of the logs.

@@ -64,7 +64,7 @@ struct Where {
     )]
     storage: String,
     /// The checkpoint store's container.
-    #[arg(long)]
+    #[arg(long, env = "AZURE_STORAGE_CONTAINER")]
     container: String,
 }
 

@@ -97,6 +97,8 @@ pub fn eh_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output 
         .args(args)
         .env_remove("EVENTHUB_CONNECTION_STRING")
         .env_remove("EVENTHUB_NAME")
+        .env_remove("AZURE_STORAGE_CONNECTION_STRING")
+        .env_remove("AZURE_STORAGE_CONTAINER")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
