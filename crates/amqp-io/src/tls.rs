@@ -56,6 +56,33 @@ impl TlsConfig {
         Self::with_roots(roots)
     }
 
+    /// What the project's clients trust: the web PKI roots, each labelled PEM bundle of
+    /// `extra` (roots from the caller's options), and the bundle `SSL_CERT_FILE` names, if
+    /// set. A bundle that cannot be read or holds no certificate is an [`Error::Tls`]
+    /// naming its label (or the file).
+    pub fn webpki_extra_and_env<'a>(
+        extra: impl IntoIterator<Item = (&'a [u8], &'a str)>,
+    ) -> Result<Self, Error> {
+        let from_env = match std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
+            Some(path) => Some(std::fs::read(&path).map_err(|e| {
+                Error::Tls(format!(
+                    "SSL_CERT_FILE={}: cannot read the certificate bundle: {e}",
+                    path.to_string_lossy()
+                ))
+            })?),
+            None => None,
+        };
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for (pem, source) in extra {
+            add_labelled_pem(&mut roots, pem, source)?;
+        }
+        if let Some(pem) = &from_env {
+            add_labelled_pem(&mut roots, pem, "SSL_CERT_FILE")?;
+        }
+        Self::with_roots(roots)
+    }
+
     fn with_roots(roots: RootCertStore) -> Result<Self, Error> {
         let config = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
@@ -88,6 +115,14 @@ impl TlsConfig {
 }
 
 /// Adds every certificate of a PEM bundle; a bundle with none is an error (a wrong file).
+/// [`add_pem`], its error prefixed with where the bundle came from.
+fn add_labelled_pem(roots: &mut RootCertStore, pem: &[u8], source: &str) -> Result<(), Error> {
+    add_pem(roots, pem).map_err(|e| match e {
+        Error::Tls(why) => Error::Tls(format!("{source}: {why}")),
+        other => other,
+    })
+}
+
 fn add_pem(roots: &mut RootCertStore, pem: &[u8]) -> Result<(), Error> {
     let before = roots.len();
     for cert in CertificateDer::pem_slice_iter(pem) {

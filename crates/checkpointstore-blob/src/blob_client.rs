@@ -100,6 +100,12 @@ impl ContainerClient {
         }
     }
 
+    /// The same container through another HTTP client (other TLS roots).
+    pub(crate) fn with_http(mut self, http: HttpClient) -> Self {
+        self.http = http;
+        self
+    }
+
     /// Now by the service's clock (the last `Date` it sent plus the time since), else ours.
     pub(crate) fn now(&self) -> SystemTime {
         match *self.service_clock.lock().unwrap_or_else(|p| p.into_inner()) {

@@ -34,6 +34,8 @@ const CLAIMS_IN_FLIGHT: usize = 8;
 #[derive(Debug, Clone)]
 pub struct BlobCheckpointStore {
     client: ContainerClient,
+    /// PEM bundles trusted besides the web PKI roots and `SSL_CERT_FILE`.
+    extra_roots: Vec<Vec<u8>>,
 }
 
 impl BlobCheckpointStore {
@@ -60,8 +62,23 @@ impl BlobCheckpointStore {
         )
     }
 
-    /// From the account's blob URL and a token provider (asked for the scope
-    /// `https://storage.azure.com/.default`; Entra ID credentials).
+    /// From the account's blob URL and a token provider, asked for the scope
+    /// `https://storage.azure.com/.default`. Every `eventhubs::identity` credential answers
+    /// with a token for that scope, so one credential can serve the clients and the store:
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), eventhubs::Error> {
+    /// use std::sync::Arc;
+    /// use eventhubs::identity::{CredentialOptions, EnvironmentCredential};
+    /// use eventhubs::{ClientOptions, ConsumerClient, DEFAULT_CONSUMER_GROUP};
+    /// use eventhubs_checkpointstore_blob::BlobCheckpointStore;
+    /// let credential = Arc::new(EnvironmentCredential::from_env(CredentialOptions::default())?);
+    /// let store = BlobCheckpointStore::with_token_provider(
+    ///     "https://myaccount.blob.core.windows.net", credential.clone(), "checkpoints")?;
+    /// let consumer = ConsumerClient::new(
+    ///     "my-namespace", "my-hub", DEFAULT_CONSUMER_GROUP, credential, ClientOptions::default())?;
+    /// # let _ = (store, consumer); Ok(()) }
+    /// ```
     pub fn with_token_provider(
         account_url: &str,
         provider: Arc<dyn TokenProvider>,
@@ -83,12 +100,24 @@ impl BlobCheckpointStore {
                 format!("{container:?} is not a container name"),
             ));
         }
-        let tls = eventhubs_amqp_io::TlsConfig::webpki()
-            .map_err(|e| Error::new(ErrorKind::Checkpoint, format!("TLS setup: {e}")))?;
-        let http = HttpClient::new(&tls, RetryPolicy::default());
+        let http = http_client(&[])?;
         Ok(Self {
             client: ContainerClient::new(http, endpoint, container, auth),
+            extra_roots: Vec::new(),
         })
+    }
+
+    /// Also trusts the certificates of this PEM bundle (a private CA, a TLS-inspecting
+    /// proxy's, a local Azurite's). The web PKI roots and the bundle `SSL_CERT_FILE` names
+    /// are always trusted; verification is always on.
+    ///
+    /// # Errors
+    /// `InvalidArgument` when the bundle holds no readable certificate, or `SSL_CERT_FILE`
+    /// cannot be read.
+    pub fn add_root_certificates(mut self, pem: &[u8]) -> Result<Self, Error> {
+        self.extra_roots.push(pem.to_vec());
+        self.client = self.client.with_http(http_client(&self.extra_roots)?);
+        Ok(self)
     }
 
     /// Lists at most `n` blobs per request (default: the service's 5,000); small pages are
@@ -319,10 +348,23 @@ pub(crate) fn store_error(f: Failure) -> Error {
     };
     let hint = match kind {
         ErrorKind::Unauthorized => {
-            ". Check the storage account key or SAS, and that it allows reading and writing blobs"
+            ". Check the storage account key or SAS, and that it allows reading and writing \
+             blobs; with Entra ID, that the identity has a data role such as Storage Blob Data \
+             Contributor on the container"
         }
         ErrorKind::NotFound => ". Create the container first (create_container_if_missing)",
         _ => "",
     };
     Error::new(kind, format!("blob checkpoint store: {}{hint}", f.message))
+}
+
+/// The HTTP client for the store's requests, trusting the web PKI roots, `extra` and
+/// `SSL_CERT_FILE`.
+fn http_client(extra: &[Vec<u8>]) -> Result<HttpClient, Error> {
+    let labelled = extra
+        .iter()
+        .map(|pem| (pem.as_slice(), "the store's root certificates"));
+    let tls = eventhubs_amqp_io::TlsConfig::webpki_extra_and_env(labelled)
+        .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
+    Ok(HttpClient::new(&tls, RetryPolicy::default()))
 }

@@ -40,29 +40,14 @@ impl TransportType {
 /// The TLS settings of a client: the web PKI roots, the extra roots from the options, and
 /// the bundle `SSL_CERT_FILE` names, if set. Verification is always on.
 pub(crate) fn tls_config(extra_roots: &[Vec<u8>]) -> Result<TlsConfig, Error> {
-    let from_env = match std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
-        Some(path) => Some(std::fs::read(&path).map_err(|e| {
-            Error::invalid(format!(
-                "SSL_CERT_FILE={}: cannot read the certificate bundle: {e}",
-                path.to_string_lossy()
-            ))
-        })?),
-        None => None,
-    };
-    let bundles = extra_roots
-        .iter()
-        .map(|pem| {
-            (
-                pem.as_slice(),
-                "the root certificates in the client options",
-            )
-        })
-        .chain(from_env.as_deref().map(|pem| (pem, "SSL_CERT_FILE")));
-    let mut all = Vec::new();
-    for (pem, source) in bundles {
-        // Checked one by one, so the error says which bundle is wrong.
-        TlsConfig::from_pem_roots(pem).map_err(|e| Error::invalid(format!("{source}: {e}")))?;
-        all.push(pem);
-    }
-    TlsConfig::webpki_and_pem_roots(all).map_err(|e| Error::invalid(e.to_string()))
+    let labelled = extra_roots.iter().map(|pem| {
+        (
+            pem.as_slice(),
+            "the root certificates in the client options",
+        )
+    });
+    TlsConfig::webpki_extra_and_env(labelled).map_err(|e| match e {
+        eventhubs_amqp_io::Error::Tls(why) => Error::invalid(why),
+        other => Error::invalid(other.to_string()),
+    })
 }

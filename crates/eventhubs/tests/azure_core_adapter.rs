@@ -94,13 +94,23 @@ async fn an_azure_identity_credential_authorizes_sends_and_receives() {
     let token = provider.get_token("sb://localhost/eh1").await.unwrap();
     assert_eq!(token.kind, TokenKind::Jwt);
 
-    round_trip(&emulator, provider, "by azure_identity")
+    round_trip(&emulator, provider.clone(), "by azure_identity")
         .await
         .unwrap();
-    assert!(entra
-        .served()
+    // A caller that names a scope (the blob checkpoint store) gets a token for it.
+    provider
+        .get_token("https://storage.azure.com/.default")
+        .await
+        .unwrap();
+    let served = entra.served();
+    assert!(served
         .iter()
         .all(|s| s.grant == "secret" && s.status == 200));
+    assert_eq!(
+        served.last().map(|s| s.resource.as_str()),
+        Some("https://storage.azure.com"),
+        "{served:?}"
+    );
 
     // The official credential's refusal, as our error.
     let wrong = AzureCoreCredential::new(official_credential(&entra, "wrong-secret"));

@@ -225,6 +225,19 @@ async fn managed_identity_imds_and_app_service() {
         2,
         "{imds:?}"
     );
+    // Asked with a scope (as the blob checkpoint store asks), the credential gets a token
+    // for that resource, cached apart from the Event Hubs one.
+    user.get_token("https://storage.azure.com/.default")
+        .await
+        .unwrap();
+    let last = entra.served().pop().unwrap();
+    assert_eq!(
+        (last.route, last.status, last.resource.as_str()),
+        ("imds", 200, "https://storage.azure.com")
+    );
+    check_token(&user, c.token_lifetime).await;
+    let issued = entra.served().iter().filter(|s| s.status == 200).count();
+    assert_eq!(issued, 3, "the Event Hubs token was still cached");
 
     // App Service: IDENTITY_ENDPOINT + IDENTITY_HEADER.
     std::env::set_var("IDENTITY_ENDPOINT", entra.identity_endpoint());
@@ -279,12 +292,21 @@ async fn azure_cli_runs_az_and_reads_its_token() {
         credential_options(&entra),
     )
     .unwrap();
-    round_trip(&emulator, Arc::new(credential), "by az")
+    let credential = Arc::new(credential);
+    round_trip(&emulator, credential.clone(), "by az")
         .await
         .unwrap();
     assert_eq!(
         std::fs::read_to_string(&args).unwrap().trim(),
         "account get-access-token --output json --scope https://eventhubs.azure.net/.default --tenant contoso.onmicrosoft.com"
+    );
+    credential
+        .get_token("https://storage.azure.com/.default")
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&args).unwrap().trim(),
+        "account get-access-token --output json --scope https://storage.azure.com/.default --tenant contoso.onmicrosoft.com"
     );
     // Not signed in: az's own message.
     std::fs::write(

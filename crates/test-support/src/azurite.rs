@@ -1,6 +1,7 @@
 //! Azurite, the Azure Storage emulator (pinned in `interop/js`), started by tests on a free
 //! port: blob service only, always with `--disableTelemetry` (without it Azurite calls an
-//! outside host), in memory or in a directory of its own, killed when dropped.
+//! outside host), in memory or in a directory of its own, killed when dropped; or over
+//! HTTPS with OAuth, its certificate from a test CA made at start.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,23 @@ pub struct Azurite {
     child: Child,
     port: u16,
     location: Option<PathBuf>,
+    /// Set when it serves HTTPS with OAuth.
+    tls: Option<std::sync::Arc<Tls>>,
+}
+
+/// The HTTPS set-up: the test CA (PEM) and the directory holding the server's files,
+/// removed when the last user (across restarts) is gone.
+#[derive(Debug)]
+struct Tls {
+    ca_pem: String,
+    dir: PathBuf,
+    args: Vec<String>,
+}
+
+impl Drop for Tls {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// The `azurite-blob` launcher when installed. `None` (with the reason printed) when it is
@@ -37,7 +55,60 @@ impl Azurite {
     /// # Panics
     /// When it is installed but does not start.
     pub fn start() -> Option<Self> {
-        Some(Self::launch(&azurite_bin()?, 0, None).unwrap_or_else(|e| panic!("{e}")))
+        Some(Self::launch(&azurite_bin()?, 0, None, None).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// Starts Azurite in memory over HTTPS with `--oauth basic`: requests carry Entra ID
+    /// bearer tokens, whose audience (a storage one), issuer (`https://sts.windows.net/…`)
+    /// and validity window it checks, not their signatures. Its certificate (for
+    /// `127.0.0.1` and `localhost`) is signed by a test CA made here ([`ca_pem`](Self::ca_pem)).
+    ///
+    /// # Panics
+    /// When it is installed but does not start, or the certificate files cannot be written.
+    pub fn start_oauth() -> Option<Self> {
+        let bin = azurite_bin()?;
+        let server = crate::test_ca::loopback_certificate("azurite test CA");
+        let dir = std::env::temp_dir().join(format!(
+            "azurite-tls-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::create_dir_all(&dir).expect("tls dir");
+        std::fs::write(dir.join("cert.pem"), &server.cert_pem).expect("cert file");
+        std::fs::write(dir.join("key.pem"), &server.key_pem).expect("key file");
+        let args = vec![
+            "--oauth".to_owned(),
+            "basic".to_owned(),
+            "--cert".to_owned(),
+            dir.join("cert.pem").display().to_string(),
+            "--key".to_owned(),
+            dir.join("key.pem").display().to_string(),
+        ];
+        let tls = Tls {
+            ca_pem: server.ca_pem,
+            dir,
+            args,
+        };
+        Some(
+            Self::launch(&bin, 0, None, Some(std::sync::Arc::new(tls)))
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+    }
+
+    /// The test CA that signed the HTTPS certificate ([`start_oauth`](Self::start_oauth)).
+    ///
+    /// # Panics
+    /// When it serves plain HTTP.
+    pub fn ca_pem(&self) -> &str {
+        &self.tls.as_ref().expect("started with start_oauth").ca_pem
+    }
+
+    /// The development account's blob URL (`http://` or, with OAuth, `https://`).
+    pub fn account_url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}/devstoreaccount1", self.port)
     }
 
     /// Starts Azurite keeping its data in `dir` (so that a restart keeps it).
@@ -46,12 +117,17 @@ impl Azurite {
     /// When it is installed but does not start.
     pub fn start_in(dir: &Path) -> Option<Self> {
         Some(
-            Self::launch(&azurite_bin()?, 0, Some(dir.to_owned()))
+            Self::launch(&azurite_bin()?, 0, Some(dir.to_owned()), None)
                 .unwrap_or_else(|e| panic!("{e}")),
         )
     }
 
-    fn launch(bin: &Path, port: u16, location: Option<PathBuf>) -> Result<Self, String> {
+    fn launch(
+        bin: &Path,
+        port: u16,
+        location: Option<PathBuf>,
+        tls: Option<std::sync::Arc<Tls>>,
+    ) -> Result<Self, String> {
         let mut cmd = Command::new(bin);
         cmd.args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .args([
@@ -64,6 +140,9 @@ impl Azurite {
             Some(dir) => cmd.arg("--location").arg(dir),
             None => cmd.arg("--inMemoryPersistence"),
         };
+        if let Some(tls) = &tls {
+            cmd.args(&tls.args);
+        }
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -102,6 +181,7 @@ impl Azurite {
             child,
             port,
             location,
+            tls,
         })
     }
 
@@ -152,7 +232,7 @@ impl Azurite {
         // The port was just freed; binding it again can fail for a moment: retry, bounded.
         let mut last = String::new();
         for _ in 0..50 {
-            match Self::launch(&bin, self.port, self.location.clone()) {
+            match Self::launch(&bin, self.port, self.location.clone(), self.tls.clone()) {
                 Ok(next) => {
                     // The old child is dead and reaped; its `Drop` finds nothing to do.
                     *self = next;

@@ -9,6 +9,7 @@ pub mod client;
 pub mod connect_proxy;
 pub mod entra;
 pub mod proxy;
+pub mod test_ca;
 
 /// The repository root (this crate lives in `crates/test-support`).
 pub fn repo_root() -> PathBuf {

@@ -7,7 +7,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::Value as Json;
 
 use crate::error::{Error, ErrorKind};
-use crate::identity::cache::{AccessToken, Cached, FetchFuture, FetchToken};
+use crate::identity::cache::{AccessToken, FetchFuture, FetchToken};
+use crate::identity::scoped::Scoped;
 use crate::identity::token_request::{check_tenant, ENTRA_ERROR};
 use crate::identity::CredentialOptions;
 
@@ -15,24 +16,23 @@ use crate::identity::CredentialOptions;
 /// later (for `expires_on`). Each refresh runs `az account get-access-token`, bounded by the
 /// options' request timeout.
 pub struct AzureCliCredential {
-    cache: Cached,
+    cache: Scoped,
 }
 
 #[derive(Debug)]
 struct Source {
     program: PathBuf,
-    scope: String,
     tenant: Option<String>,
     timeout: Duration,
 }
 
 impl FetchToken for Source {
-    fn fetch(&self) -> FetchFuture<'_> {
+    fn fetch<'a>(&'a self, scope: &'a str) -> FetchFuture<'a> {
         Box::pin(async move {
             let mut command = tokio::process::Command::new(&self.program);
             command
                 .args(["account", "get-access-token", "--output", "json", "--scope"])
-                .arg(&self.scope)
+                .arg(scope)
                 .stdin(std::process::Stdio::null())
                 .kill_on_drop(true);
             if let Some(t) = &self.tenant {
@@ -124,12 +124,14 @@ impl AzureCliCredential {
         }
         let cloud = options.resolved_cloud()?;
         Ok(Self {
-            cache: Cached::new(Source {
-                program: program.into(),
-                scope: cloud.scope().to_owned(),
-                tenant: tenant_id.map(str::to_owned),
-                timeout: options.request_timeout,
-            }),
+            cache: Scoped::new(
+                Source {
+                    program: program.into(),
+                    tenant: tenant_id.map(str::to_owned),
+                    timeout: options.request_timeout,
+                },
+                cloud.scope(),
+            ),
         })
     }
 }

@@ -8,6 +8,7 @@ use azure_core::credentials::TokenCredential;
 
 use crate::auth::{Token, TokenFuture, TokenKind, TokenProvider};
 use crate::error::{Error, ErrorKind};
+use crate::identity::scoped::scope_for;
 use crate::identity::ENTRA_ERROR;
 
 /// The Event Hubs scope in every cloud.
@@ -40,7 +41,9 @@ impl AzureCoreCredential {
         }
     }
 
-    /// Asks for another scope (a sovereign cloud's resource).
+    /// Asks for another scope (a sovereign cloud's resource) where the caller names none.
+    /// A caller that asks with a scope (the blob checkpoint store asks for
+    /// `https://storage.azure.com/.default`) gets a token for that scope.
     #[must_use]
     pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = scope.into();
@@ -49,11 +52,12 @@ impl AzureCoreCredential {
 }
 
 impl TokenProvider for AzureCoreCredential {
-    fn get_token<'a>(&'a self, _audience: &'a str) -> TokenFuture<'a> {
+    fn get_token<'a>(&'a self, audience: &'a str) -> TokenFuture<'a> {
         Box::pin(async move {
+            let scope = scope_for(audience, &self.scope);
             let token = self
                 .credential
-                .get_token(&[self.scope.as_str()], None)
+                .get_token(&[scope], None)
                 .await
                 .map_err(|e| {
                     let kind = match e.kind() {

@@ -1,11 +1,11 @@
-//! [`Cached`]: one credential's current token, shared by every audience and link —
+//! [`Cached`]: one credential's current token for one scope, shared by every link —
 //! refreshed early (with jitter), one refresh at a time, and when a refresh fails the
 //! still-valid token is handed out while retries back off.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
@@ -35,7 +35,8 @@ pub(crate) type FetchFuture<'a> =
 
 /// Gets a new token from a token service (one bounded request, retries included).
 pub(crate) trait FetchToken: Send + Sync + fmt::Debug {
-    fn fetch(&self) -> FetchFuture<'_>;
+    /// A token for `scope` (`https://eventhubs.azure.net/.default`).
+    fn fetch<'a>(&'a self, scope: &'a str) -> FetchFuture<'a>;
 }
 
 /// Refresh once at most this much of a token's life is left (or half of it, for short
@@ -63,7 +64,8 @@ struct State {
 
 /// A credential's token cache; see the module docs.
 pub(crate) struct Cached {
-    source: Box<dyn FetchToken>,
+    source: Arc<dyn FetchToken>,
+    scope: String,
     state: Mutex<State>,
     /// Bumped each time a refresh ends (well or not), waking those waiting for it.
     done: watch::Sender<u64>,
@@ -73,6 +75,7 @@ impl fmt::Debug for Cached {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cached")
             .field("source", &self.source)
+            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
@@ -95,9 +98,10 @@ enum Next {
 }
 
 impl Cached {
-    pub(crate) fn new(source: impl FetchToken + 'static) -> Self {
+    pub(crate) fn new(source: Arc<dyn FetchToken>, scope: String) -> Self {
         Self {
-            source: Box::new(source),
+            source,
+            scope,
             state: Mutex::default(),
             done: watch::channel(0).0,
         }
@@ -144,7 +148,7 @@ impl Cached {
                 Next::Refresh(still_valid) => still_valid,
             };
             let _guard = RefreshGuard(self);
-            let outcome = self.source.fetch().await;
+            let outcome = self.source.fetch(&self.scope).await;
             let mut st = self.lock();
             return match outcome {
                 Ok(token) => {
@@ -225,7 +229,7 @@ mod tests {
     }
 
     impl FetchToken for Arc<Script> {
-        fn fetch(&self) -> FetchFuture<'_> {
+        fn fetch<'a>(&'a self, _scope: &'a str) -> FetchFuture<'a> {
             Box::pin(async move {
                 let n = self.calls.fetch_add(1, Ordering::SeqCst);
                 tokio::task::yield_now().await;
@@ -270,7 +274,7 @@ mod tests {
             life: Duration::from_secs(3600),
             ..Script::default()
         });
-        let cache = Arc::new(Cached::new(script.clone()));
+        let cache = Arc::new(Cached::new(Arc::new(script.clone()), String::new()));
         let calls: Vec<_> = (0..8)
             .map(|_| {
                 let c = cache.clone();
@@ -293,7 +297,7 @@ mod tests {
             fail_from: Some(1),
             ..Script::default()
         });
-        let cache = Cached::new(script.clone());
+        let cache = Cached::new(Arc::new(script.clone()), String::new());
         assert_eq!(cache.token().await.unwrap().value, "token-0");
         // Due now; the refresh fails.
         cache.lock().current.as_mut().unwrap().refresh_at = SystemTime::now();
@@ -315,7 +319,7 @@ mod tests {
             fail_from: Some(0),
             ..Script::default()
         });
-        let cache = Arc::new(Cached::new(script.clone()));
+        let cache = Arc::new(Cached::new(Arc::new(script.clone()), String::new()));
         let calls: Vec<_> = (0..4)
             .map(|_| {
                 let c = cache.clone();
@@ -339,7 +343,7 @@ mod tests {
     }
 
     impl FetchToken for Arc<FailFirst> {
-        fn fetch(&self) -> FetchFuture<'_> {
+        fn fetch<'a>(&'a self, _scope: &'a str) -> FetchFuture<'a> {
             Box::pin(async move {
                 let n = self.calls.fetch_add(1, Ordering::SeqCst);
                 tokio::task::yield_now().await;
@@ -362,7 +366,7 @@ mod tests {
             calls: AtomicU32::new(0),
             failures: 1,
         });
-        let cache = Cached::new(script.clone());
+        let cache = Cached::new(Arc::new(script.clone()), String::new());
         assert!(cache.token().await.is_err(), "the first fetch fails");
         let mut refresher = Box::pin(cache.token());
         let mut waiter = Box::pin(cache.token());
@@ -380,7 +384,7 @@ mod tests {
             life: Duration::from_secs(3600),
             ..Script::default()
         });
-        let cache = Cached::new(script.clone());
+        let cache = Cached::new(Arc::new(script.clone()), String::new());
         let mut first = Box::pin(cache.token());
         let polled =
             std::future::poll_fn(|cx| std::task::Poll::Ready(first.as_mut().poll(cx))).await;

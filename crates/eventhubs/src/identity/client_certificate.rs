@@ -4,8 +4,9 @@
 use std::time::SystemTime;
 
 use crate::error::Error;
-use crate::identity::cache::{Cached, FetchFuture, FetchToken};
+use crate::identity::cache::{FetchFuture, FetchToken};
 use crate::identity::certificate::SigningCertificate;
+use crate::identity::scoped::Scoped;
 use crate::identity::token_request::{ClientAuth, Entra};
 use crate::identity::CredentialOptions;
 
@@ -26,7 +27,7 @@ use crate::identity::CredentialOptions;
 /// # let _ = credential; Ok(()) }
 /// ```
 pub struct ClientCertificateCredential {
-    cache: Cached,
+    cache: Scoped,
 }
 
 #[derive(Debug)]
@@ -36,14 +37,16 @@ struct Source {
 }
 
 impl FetchToken for Source {
-    fn fetch(&self) -> FetchFuture<'_> {
+    fn fetch<'a>(&'a self, scope: &'a str) -> FetchFuture<'a> {
         Box::pin(async move {
             let assertion = self.certificate.assertion(
                 &self.entra.client_id,
                 &self.entra.url,
                 SystemTime::now(),
             )?;
-            self.entra.request(ClientAuth::Assertion(&assertion)).await
+            self.entra
+                .request(ClientAuth::Assertion(&assertion), scope)
+                .await
         })
     }
 }
@@ -93,8 +96,9 @@ impl ClientCertificateCredential {
             &options,
             "client certificate credential",
         )?;
+        let default_scope = entra.default_scope().to_owned();
         Ok(Self {
-            cache: Cached::new(Source { entra, certificate }),
+            cache: Scoped::new(Source { entra, certificate }, default_scope),
         })
     }
 }

@@ -4,7 +4,8 @@
 use std::fmt;
 
 use crate::error::Error;
-use crate::identity::cache::{Cached, FetchFuture, FetchToken};
+use crate::identity::cache::{FetchFuture, FetchToken};
+use crate::identity::scoped::Scoped;
 use crate::identity::token_request::{ClientAuth, Entra};
 use crate::identity::CredentialOptions;
 
@@ -26,7 +27,7 @@ use crate::identity::CredentialOptions;
 /// # let _ = producer; Ok(()) }
 /// ```
 pub struct ClientSecretCredential {
-    cache: Cached,
+    cache: Scoped,
 }
 
 struct Source {
@@ -45,8 +46,8 @@ impl fmt::Debug for Source {
 }
 
 impl FetchToken for Source {
-    fn fetch(&self) -> FetchFuture<'_> {
-        Box::pin(self.entra.request(ClientAuth::Secret(&self.secret)))
+    fn fetch<'a>(&'a self, scope: &'a str) -> FetchFuture<'a> {
+        Box::pin(self.entra.request(ClientAuth::Secret(&self.secret), scope))
     }
 }
 
@@ -69,8 +70,9 @@ impl ClientSecretCredential {
             ));
         }
         let entra = Entra::new(tenant_id, client_id, &options, "client secret credential")?;
+        let default_scope = entra.default_scope().to_owned();
         Ok(Self {
-            cache: Cached::new(Source { entra, secret }),
+            cache: Scoped::new(Source { entra, secret }, default_scope),
         })
     }
 }

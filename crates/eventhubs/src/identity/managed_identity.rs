@@ -7,7 +7,8 @@ use std::fmt;
 use eventhubs_http::HttpClient;
 
 use crate::error::Error;
-use crate::identity::cache::{Cached, FetchFuture, FetchToken};
+use crate::identity::cache::{FetchFuture, FetchToken};
+use crate::identity::scoped::Scoped;
 use crate::identity::token_request::managed_identity;
 use crate::identity::CredentialOptions;
 
@@ -54,13 +55,12 @@ enum Endpoint {
 /// # let _ = (system, user); Ok(()) }
 /// ```
 pub struct ManagedIdentityCredential {
-    cache: Cached,
+    cache: Scoped,
 }
 
 struct Source {
     http: HttpClient,
     endpoint: Endpoint,
-    resource: String,
     id: Option<UserAssignedId>,
 }
 
@@ -76,7 +76,7 @@ impl fmt::Debug for Source {
 }
 
 impl FetchToken for Source {
-    fn fetch(&self) -> FetchFuture<'_> {
+    fn fetch<'a>(&'a self, scope: &'a str) -> FetchFuture<'a> {
         Box::pin(async move {
             let (base, version, header) = match &self.endpoint {
                 Endpoint::Imds(host) => (
@@ -95,7 +95,8 @@ impl FetchToken for Source {
                 let mut query = form_urlencoded::Serializer::new(String::new());
                 query
                     .append_pair("api-version", version)
-                    .append_pair("resource", &self.resource);
+                    // The resource is the scope without `/.default`.
+                    .append_pair("resource", scope.trim_end_matches("/.default"));
                 match &self.id {
                     Some(UserAssignedId::ClientId(id)) => query.append_pair("client_id", id),
                     Some(UserAssignedId::ObjectId(id)) if app_service => {
@@ -154,19 +155,19 @@ impl ManagedIdentityCredential {
             ),
         };
         let cloud = options.resolved_cloud()?;
-        // The resource is the scope without `/.default`.
-        let resource = cloud.scope().trim_end_matches("/.default").to_owned();
         let shown = match &endpoint {
             Endpoint::Imds(url) | Endpoint::AppService { url, .. } => url.clone(),
         };
         tracing::debug!(endpoint = %shown, "managed identity endpoint");
         Ok(Self {
-            cache: Cached::new(Source {
-                http: options.local_client()?,
-                endpoint,
-                resource,
-                id,
-            }),
+            cache: Scoped::new(
+                Source {
+                    http: options.local_client()?,
+                    endpoint,
+                    id,
+                },
+                cloud.scope(),
+            ),
         })
     }
 }

@@ -5,7 +5,10 @@
 //! expires (ten minutes, or half the life of a short token, with jitter); a failed refresh
 //! is retried with backoff while the current token stays valid. Token requests go to the
 //! cloud's authority host ([`Cloud`](crate::Cloud)), through the proxy the options or
-//! `HTTPS_PROXY` name; managed identity endpoints never go through a proxy.
+//! `HTTPS_PROXY` name; managed identity endpoints never go through a proxy. A credential
+//! asked for an OAuth scope (`https://storage.azure.com/.default`, as the blob checkpoint
+//! store asks) gets a token for that scope, cached apart; the clients' entity audiences
+//! (`sb://…/hub`) mean the cloud's Event Hubs scope.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), eventhubs::Error> {
@@ -19,7 +22,7 @@
 //! ```
 
 /// The `Debug` (naming the credential, never its secret) and [`TokenProvider`] of a
-/// credential that is a [`cache::Cached`] in a `cache` field.
+/// credential that is a [`scoped::Scoped`] in a `cache` field.
 ///
 /// [`TokenProvider`]: crate::TokenProvider
 macro_rules! cached_credential {
@@ -31,8 +34,8 @@ macro_rules! cached_credential {
         }
 
         impl crate::auth::TokenProvider for $name {
-            fn get_token<'a>(&'a self, _audience: &'a str) -> crate::auth::TokenFuture<'a> {
-                Box::pin(self.cache.token())
+            fn get_token<'a>(&'a self, audience: &'a str) -> crate::auth::TokenFuture<'a> {
+                Box::pin(self.cache.token(audience))
             }
         }
     };
@@ -50,6 +53,7 @@ mod managed_identity;
 mod options;
 #[cfg(feature = "pkcs12")]
 mod pkcs12;
+mod scoped;
 mod token_request;
 mod workload_identity;
 

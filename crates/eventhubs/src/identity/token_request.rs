@@ -55,7 +55,7 @@ pub(crate) struct Entra {
     http: HttpClient,
     pub url: String,
     pub client_id: String,
-    scope: String,
+    default_scope: String,
 }
 
 impl Entra {
@@ -80,13 +80,22 @@ impl Entra {
             http: options.login_client(&host)?,
             url,
             client_id: client_id.to_owned(),
-            scope: cloud.scope().to_owned(),
+            default_scope: cloud.scope().to_owned(),
         })
     }
 
-    /// One client-credentials request.
-    pub(crate) async fn request(&self, auth: ClientAuth<'_>) -> Result<AccessToken, Error> {
-        client_credentials(&self.http, &self.url, &self.client_id, &self.scope, auth).await
+    /// The cloud's Event Hubs scope, for audiences that name no scope.
+    pub(crate) fn default_scope(&self) -> &str {
+        &self.default_scope
+    }
+
+    /// One client-credentials request for `scope`.
+    pub(crate) async fn request(
+        &self,
+        auth: ClientAuth<'_>,
+        scope: &str,
+    ) -> Result<AccessToken, Error> {
+        client_credentials(&self.http, &self.url, &self.client_id, scope, auth).await
     }
 }
 

@@ -4,15 +4,16 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, ErrorKind};
-use crate::identity::cache::{Cached, FetchFuture, FetchToken};
+use crate::identity::cache::{FetchFuture, FetchToken};
 use crate::identity::environment::required;
+use crate::identity::scoped::Scoped;
 use crate::identity::token_request::{ClientAuth, Entra, ENTRA_ERROR};
 use crate::identity::CredentialOptions;
 
 /// Authorizes with a federated token file (AKS workload identity). The file is read again
 /// for every token request, since the cluster rotates it.
 pub struct WorkloadIdentityCredential {
-    cache: Cached,
+    cache: Scoped,
 }
 
 #[derive(Debug)]
@@ -22,7 +23,7 @@ struct Source {
 }
 
 impl FetchToken for Source {
-    fn fetch(&self) -> FetchFuture<'_> {
+    fn fetch<'a>(&'a self, scope: &'a str) -> FetchFuture<'a> {
         Box::pin(async move {
             let assertion = tokio::fs::read_to_string(&self.token_file)
                 .await
@@ -45,7 +46,9 @@ impl FetchToken for Source {
                     ),
                 ));
             }
-            self.entra.request(ClientAuth::Assertion(assertion)).await
+            self.entra
+                .request(ClientAuth::Assertion(assertion), scope)
+                .await
         })
     }
 }
@@ -62,11 +65,15 @@ impl WorkloadIdentityCredential {
         options: CredentialOptions,
     ) -> Result<Self, Error> {
         let entra = Entra::new(tenant_id, client_id, &options, "workload identity")?;
+        let default_scope = entra.default_scope().to_owned();
         Ok(Self {
-            cache: Cached::new(Source {
-                entra,
-                token_file: token_file.into(),
-            }),
+            cache: Scoped::new(
+                Source {
+                    entra,
+                    token_file: token_file.into(),
+                },
+                default_scope,
+            ),
         })
     }
 

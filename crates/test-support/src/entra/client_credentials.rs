@@ -8,7 +8,7 @@ use base64::Engine as _;
 use ring::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use serde_json::Value as Json;
 
-use super::State;
+use super::{State, RESOURCES};
 
 /// Why a token request was refused: an AADSTS error.
 pub(super) struct Refusal {
@@ -84,7 +84,8 @@ pub(super) fn check_token_request(
             ),
         );
     }
-    if field("scope") != Some("https://eventhubs.azure.net/.default") {
+    let scope = field("scope").unwrap_or_default();
+    if !RESOURCES.iter().any(|r| scope == format!("{r}/.default")) {
         return (
             grant,
             refuse(

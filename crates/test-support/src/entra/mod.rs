@@ -101,7 +101,13 @@ pub struct Served {
     pub grant: &'static str,
     /// The status sent.
     pub status: u16,
+    /// The resource asked for (`https://eventhubs.azure.net`, `https://storage.azure.com`),
+    /// or `-` when the request was refused before that was read.
+    pub resource: String,
 }
+
+/// The resources the service issues tokens for.
+pub const RESOURCES: [&str; 2] = ["https://eventhubs.azure.net", "https://storage.azure.com"];
 
 #[derive(Debug)]
 struct State {
@@ -151,20 +157,7 @@ impl FakeEntra {
             .as_ref(),
         );
 
-        let ca_key = rcgen::KeyPair::generate().expect("ca key");
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "fake entra test CA");
-        let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let server_key = rcgen::KeyPair::generate().expect("server key");
-        let server_cert =
-            rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
-                .expect("server params")
-                .signed_by(&server_key, &issuer)
-                .expect("server cert");
+        let server = crate::test_ca::loopback_certificate("fake entra test CA");
         let tls = tokio_rustls::TlsAcceptor::from(Arc::new(
             tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
                 tokio_rustls::rustls::crypto::ring::default_provider(),
@@ -173,10 +166,8 @@ impl FakeEntra {
             .expect("protocols")
             .with_no_client_auth()
             .with_single_cert(
-                vec![server_cert.der().clone()],
-                tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(
-                    server_key.serialize_der().into(),
-                ),
+                vec![server.cert_der.clone().into()],
+                tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(server.key_der.into()),
             )
             .expect("server config"),
         ));
@@ -208,7 +199,7 @@ impl FakeEntra {
             state,
             https,
             http,
-            ca_pem: ca_cert.pem(),
+            ca_pem: server.ca_pem,
             signing_cert_pem,
             tasks,
         }

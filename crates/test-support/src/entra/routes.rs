@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 
 use super::client_credentials::check_token_request;
 use super::keys::mint;
-use super::{lock, now_secs, Fault, Served, State};
+use super::{lock, now_secs, Fault, Served, State, RESOURCES};
 
 pub(super) async fn serve(
     listener: TcpListener,
@@ -93,11 +93,29 @@ async fn answer(state: &State, req: Request<hyper::body::Incoming>) -> Reply {
     } else {
         "unknown"
     };
+    // The resource asked for: the token route's scope less `/.default`, the managed
+    // identity routes' `resource`.
+    let resource = if route == "token" {
+        form_urlencoded::parse(&body)
+            .find(|(k, _)| k == "scope")
+            .map(|(_, v)| v.trim_end_matches("/.default").to_owned())
+    } else {
+        query.get("resource").cloned()
+    }
+    .unwrap_or_else(|| "-".to_owned());
+    // Storage tokens carry the storage audience; Event Hubs tokens the configured one (a
+    // test may configure a wrong one).
+    let audience = if resource == RESOURCES[1] {
+        RESOURCES[1]
+    } else {
+        state.config.audience.as_str()
+    };
     let record = |grant: &'static str, status: u16| {
         lock(&state.served).push(Served {
             route,
             grant,
             status,
+            resource: resource.clone(),
         });
     };
     let outage = lock(&state.outage_until).is_some_and(|until| std::time::Instant::now() < until);
@@ -142,7 +160,7 @@ async fn answer(state: &State, req: Request<hyper::body::Incoming>) -> Reply {
                             "token_type": "Bearer",
                             "expires_in": lifetime.as_secs(),
                             "ext_expires_in": lifetime.as_secs(),
-                            "access_token": mint(state, &state.config.audience, now, lifetime),
+                            "access_token": mint(state, audience, now, lifetime),
                         }),
                     )
                 }
@@ -153,7 +171,6 @@ async fn answer(state: &State, req: Request<hyper::body::Incoming>) -> Reply {
             }
         }
         "imds" | "app_service" => {
-            let resource = query.get("resource").map(String::as_str);
             let header_ok = if route == "imds" {
                 headers.get("metadata").and_then(|v| v.to_str().ok()) == Some("true")
             } else {
@@ -163,7 +180,7 @@ async fn answer(state: &State, req: Request<hyper::body::Incoming>) -> Reply {
                     == Some(state.config.identity_header.as_str())
             };
             let version_ok = query.get("api-version").is_some_and(|v| !v.is_empty());
-            if !header_ok || !version_ok || resource != Some("https://eventhubs.azure.net") {
+            if !header_ok || !version_ok || !RESOURCES.contains(&resource.as_str()) {
                 record("managed", 400);
                 return reply(
                     400,
@@ -184,11 +201,11 @@ async fn answer(state: &State, req: Request<hyper::body::Incoming>) -> Reply {
             reply(
                 200,
                 &json!({
-                    "access_token": mint(state, &state.config.audience, now, lifetime),
+                    "access_token": mint(state, audience, now, lifetime),
                     "expires_in": lifetime.as_secs().to_string(),
                     "expires_on": (now + lifetime.as_secs()).to_string(),
                     "not_before": now.to_string(),
-                    "resource": "https://eventhubs.azure.net",
+                    "resource": resource,
                     "token_type": "Bearer",
                 }),
             )
