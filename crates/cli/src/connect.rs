@@ -139,15 +139,30 @@ impl ConnectArgs {
                 ProxyOptions::new(url).map_err(|e| Failure::usage(format!("--proxy: {e}")))?;
             options = options.proxy(proxy);
         }
-        if let Some(path) = &self.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| Failure::usage(format!("--ca-file {}: {e}", path.display())))?;
+        if let Some(pem) = self.ca_pem()? {
             options = options.add_root_certificates(pem);
         }
         if let Some(address) = &self.custom_endpoint {
             options = options.custom_endpoint(address.clone());
         }
         Ok(options)
+    }
+
+    /// The Entra ID credential for Azure Storage (`eh checkpoints --storage-url`): the one
+    /// --aad names, else the environment's, trusting what the client trusts (--ca-file).
+    pub(crate) fn storage_credential(&self) -> Result<Arc<dyn TokenProvider>, Failure> {
+        credential(self.aad.unwrap_or(Aad::Env), &self.options()?)
+    }
+
+    /// The extra root certificates --ca-file names, if any.
+    pub(crate) fn ca_pem(&self) -> Result<Option<Vec<u8>>, Failure> {
+        self.ca_file
+            .as_ref()
+            .map(|path| {
+                std::fs::read(path)
+                    .map_err(|e| Failure::usage(format!("--ca-file {}: {e}", path.display())))
+            })
+            .transpose()
     }
 
     /// With --aad: the namespace, the hub and the Entra ID credential.
@@ -163,28 +178,7 @@ impl ConnectArgs {
             .hub
             .as_deref()
             .ok_or_else(|| Failure::usage("--aad needs -n/--hub (or EVENTHUB_NAME)"))?;
-        let credential_options = CredentialOptions::for_client(options);
-        let credential: Arc<dyn TokenProvider> = match source {
-            Aad::Env => {
-                Arc::new(EnvironmentCredential::from_env(credential_options).map_err(construction)?)
-            }
-            Aad::Cli => {
-                Arc::new(AzureCliCredential::new(credential_options).map_err(construction)?)
-            }
-            Aad::ManagedIdentity => Arc::new(
-                match std::env::var("AZURE_CLIENT_ID")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                {
-                    Some(id) => ManagedIdentityCredential::user_assigned(
-                        UserAssignedId::ClientId(id),
-                        credential_options,
-                    ),
-                    None => ManagedIdentityCredential::new(credential_options),
-                }
-                .map_err(construction)?,
-            ),
-        };
+        let credential = credential(source, options)?;
         Ok(Some((namespace, hub, credential)))
     }
 
@@ -223,4 +217,28 @@ impl ConnectArgs {
 /// A client that cannot be built is a usage error: the connection string or hub is wrong.
 fn construction(e: eventhubs::Error) -> Failure {
     Failure::usage(e.to_string())
+}
+
+/// The Entra ID credential `source` names, with the client's trust and proxy settings.
+fn credential(source: Aad, options: &ClientOptions) -> Result<Arc<dyn TokenProvider>, Failure> {
+    let credential_options = CredentialOptions::for_client(options);
+    Ok(match source {
+        Aad::Env => {
+            Arc::new(EnvironmentCredential::from_env(credential_options).map_err(construction)?)
+        }
+        Aad::Cli => Arc::new(AzureCliCredential::new(credential_options).map_err(construction)?),
+        Aad::ManagedIdentity => Arc::new(
+            match std::env::var("AZURE_CLIENT_ID")
+                .ok()
+                .filter(|v| !v.is_empty())
+            {
+                Some(id) => ManagedIdentityCredential::user_assigned(
+                    UserAssignedId::ClientId(id),
+                    credential_options,
+                ),
+                None => ManagedIdentityCredential::new(credential_options),
+            }
+            .map_err(construction)?,
+        ),
+    })
 }

@@ -44,14 +44,8 @@ fn send_and_receive_signed_in_with_entra_id() {
         .strip_prefix("tls listening on ")
         .unwrap_or_else(|| panic!("{:?}", em.more))
         .to_owned();
-    let c = entra.config().clone();
-    let authority = entra.authority_host();
-    let env = [
-        ("AZURE_TENANT_ID", c.tenant.as_str()),
-        ("AZURE_CLIENT_ID", c.client_id.as_str()),
-        ("AZURE_CLIENT_SECRET", c.client_secret.as_str()),
-        ("AZURE_AUTHORITY_HOST", authority.as_str()),
-    ];
+    let principal = entra.service_principal_env();
+    let env: Vec<(&str, &str)> = principal.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let target = [
         "--namespace",
         "ns.servicebus.windows.net",
@@ -88,12 +82,19 @@ fn send_and_receive_signed_in_with_entra_id() {
 
     // The emulator refuses what Entra ID would not have issued: no shared key gets in
     // without --aad either (the emulator's connection string is not given).
-    let wrong = [
-        ("AZURE_TENANT_ID", c.tenant.as_str()),
-        ("AZURE_CLIENT_ID", c.client_id.as_str()),
-        ("AZURE_CLIENT_SECRET", "wrong-secret-value"),
-        ("AZURE_AUTHORITY_HOST", authority.as_str()),
-    ];
+    let wrong: Vec<(&str, &str)> = env
+        .iter()
+        .map(|&(k, v)| {
+            (
+                k,
+                if k == "AZURE_CLIENT_SECRET" {
+                    "wrong-secret-value"
+                } else {
+                    v
+                },
+            )
+        })
+        .collect();
     let out = eh_with_env(&send, b"never\n", &wrong);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -286,3 +286,108 @@ fn import_v3_lease_blobs() {
         "no blobs under the prefix \"nothing-here/\" in container v3eph",
     );
 }
+
+/// `--storage-url` signs in to storage with Entra ID (the `AZURE_*` service principal, from
+/// the fake token service) against Azurite over HTTPS with OAuth; `--ca-file` trusts both
+/// test CAs. Without any storage option the command says what to pass.
+#[test]
+fn list_with_entra_id() {
+    use std::sync::Arc;
+
+    use eventhubs::identity::{ClientSecretCredential, CredentialOptions};
+    use eventhubs::Cloud;
+    use eventhubs_test_support::entra::{EntraConfig, FakeEntra};
+
+    let Some(azurite) = Azurite::start_oauth() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let entra = rt.block_on(FakeEntra::start(EntraConfig::default()));
+    let c = entra.config().clone();
+    // The container and one checkpoint, written through the library with the same identity.
+    let credential = ClientSecretCredential::new(
+        &c.tenant,
+        &c.client_id,
+        c.client_secret.clone(),
+        CredentialOptions::default()
+            .cloud(Cloud::custom(
+                "fake",
+                entra.authority_host(),
+                ".servicebus.windows.net",
+                "https://eventhubs.azure.net/.default",
+            ))
+            .add_root_certificates(entra.ca_pem()),
+    )
+    .unwrap();
+    let store = BlobCheckpointStore::with_token_provider(
+        &azurite.account_url(),
+        Arc::new(credential),
+        "aad",
+    )
+    .unwrap()
+    .add_root_certificates(azurite.ca_pem().as_bytes())
+    .unwrap();
+    rt.block_on(async {
+        store.create_container_if_missing().await.unwrap();
+        let mut checkpoint = Checkpoint::new(NS, "hub1", "$Default", "3");
+        checkpoint.sequence_number = Some(12);
+        checkpoint.offset = Some("1200".into());
+        store.update_checkpoint(checkpoint).await.unwrap();
+    });
+
+    let dir = std::env::temp_dir().join(format!("eh-aad-storage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bundle = dir.join("cas.pem");
+    std::fs::write(&bundle, format!("{}{}", entra.ca_pem(), azurite.ca_pem())).unwrap();
+    let principal = entra.service_principal_env();
+    let env: Vec<(&str, &str)> = principal.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url = azurite.account_url();
+    let bundle_arg = bundle.display().to_string();
+    let listed = eh_with_env(
+        &[
+            "checkpoints",
+            "list",
+            "--json",
+            "--namespace",
+            NS,
+            "-n",
+            "hub1",
+            "--storage-url",
+            &url,
+            "--container",
+            "aad",
+            "--ca-file",
+            &bundle_arg,
+        ],
+        b"",
+        &env,
+    );
+    let rows = json_lines(&ok(&listed));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["partition_id"], "3");
+    assert_eq!(rows[0]["sequence_number"], 12);
+    assert!(
+        entra
+            .served()
+            .iter()
+            .any(|s| s.status == 200 && s.resource == "https://storage.azure.com"),
+        "a storage token was issued: {:?}",
+        entra.served()
+    );
+
+    let none = eh(
+        &[
+            "checkpoints",
+            "list",
+            "--namespace",
+            NS,
+            "-n",
+            "hub1",
+            "--container",
+            "aad",
+        ],
+        b"",
+    );
+    failed(&none, 2, "--storage-url to sign in with Entra ID");
+    std::fs::remove_dir_all(dir).unwrap();
+}

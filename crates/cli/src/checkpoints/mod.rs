@@ -62,7 +62,12 @@ struct Where {
         hide_env_values = true,
         value_name = "STORAGE_CONNECTION_STRING"
     )]
-    storage: String,
+    storage: Option<String>,
+    /// The storage account's blob URL (`https://account.blob.core.windows.net`), signed in
+    /// with Microsoft Entra ID instead of a connection string: the credential --aad names
+    /// (default `env`). The identity needs a data role such as Storage Blob Data Contributor.
+    #[arg(long, value_name = "URL", conflicts_with = "storage")]
+    storage_url: Option<String>,
     /// The checkpoint store's container.
     #[arg(long, env = "AZURE_STORAGE_CONTAINER")]
     container: String,
@@ -131,12 +136,40 @@ impl Target {
     }
 }
 
+impl Where {
+    /// The store in `container`: by --storage's connection string, or at --storage-url
+    /// with an Entra ID credential. No request is made.
+    fn store(&self, container: &str) -> Result<BlobCheckpointStore, Failure> {
+        if let Some(url) = &self.storage_url {
+            let mut store = BlobCheckpointStore::with_token_provider(
+                url,
+                self.connect.storage_credential()?,
+                container,
+            )
+            .map_err(|e| Failure::usage(format!("--storage-url: {e}")))?;
+            if let Some(pem) = self.connect.ca_pem()? {
+                store = store
+                    .add_root_certificates(&pem)
+                    .map_err(|e| Failure::usage(format!("--ca-file: {e}")))?;
+            }
+            return Ok(store);
+        }
+        let Some(storage) = &self.storage else {
+            return Err(Failure::usage(
+                "no storage account: pass --storage (or set AZURE_STORAGE_CONNECTION_STRING), \
+                 or --storage-url to sign in with Entra ID",
+            ));
+        };
+        BlobCheckpointStore::from_connection_string(storage, container)
+            .map_err(|e| Failure::usage(format!("--storage: {e}")))
+    }
+}
+
 /// Opens the store (no request is made) and works out the scope: from --namespace and -n,
 /// or from the connection string. Nothing connects to Event Hubs.
 fn open(at: &Where, container: &str) -> Result<Target, Failure> {
     at.connect.init_logging()?;
-    let store = BlobCheckpointStore::from_connection_string(&at.storage, container)
-        .map_err(|e| Failure::usage(format!("--storage: {e}")))?;
+    let store = at.store(container)?;
     let group = at.connect.consumer_group.clone();
     // The names alone are enough to find the checkpoints: no connection is made.
     let (namespace, hub) = match (at.connect.namespace(), at.connect.hub_name()) {
@@ -300,9 +333,7 @@ async fn import(args: ImportArgs) -> Result<(), Failure> {
 
 async fn import_v3(args: V3Args) -> Result<(), Failure> {
     let t = open(&args.at, &args.at.container)?;
-    let source =
-        BlobCheckpointStore::from_connection_string(&args.at.storage, &args.from_container)
-            .map_err(|e| Failure::usage(format!("--from-container: {e}")))?;
+    let source = args.at.store(&args.from_container)?;
     let options = V3ImportOptions::default()
         .force(args.force)
         .dry_run(args.dry_run);

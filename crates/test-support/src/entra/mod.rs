@@ -216,6 +216,19 @@ impl FakeEntra {
         format!("https://localhost:{}/", self.https.port())
     }
 
+    /// The environment of a service principal signing in here with its secret
+    /// (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST`),
+    /// for a child process.
+    pub fn service_principal_env(&self) -> [(&'static str, String); 4] {
+        let c = &self.state.config;
+        [
+            ("AZURE_TENANT_ID", c.tenant.clone()),
+            ("AZURE_CLIENT_ID", c.client_id.clone()),
+            ("AZURE_CLIENT_SECRET", c.client_secret.clone()),
+            ("AZURE_AUTHORITY_HOST", self.authority_host()),
+        ]
+    }
+
     /// The HTTPS port's address.
     pub fn https_addr(&self) -> SocketAddr {
         self.https
